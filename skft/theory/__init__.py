@@ -1,0 +1,37 @@
+"""Exact high-dimensional test error of pretrained and fine-tuned linear models.
+
+The formulas hold in the proportional limit (``n, d -> inf`` with ``n / d`` fixed) and
+depend on the target data only through its first and second moments (Ghane, Akhtiamov,
+Hassibi, "Universality in Transfer Learning for Linear Models", NeurIPS 2024). All
+functions are pure, vectorised over ``n_samples`` and ``alpha``, and accept the covariance
+as a (d, d) matrix, a (d,) diagonal, or a precomputed :class:`Spectrum`.
+"""
+
+from ._classification import ClassificationError, classification_error
+from ._derived import (
+    HelpIntervals,
+    OptimalAlpha,
+    classification_finetune_helps_intervals,
+    classification_optimal_alpha,
+    finetune_helps_intervals,
+    isotropic_threshold,
+    optimal_alpha,
+)
+from ._regression import RegressionRisk, regression_risk
+from ._spectrum import Spectrum, effective_regularization
+
+__all__ = [
+    "ClassificationError",
+    "HelpIntervals",
+    "OptimalAlpha",
+    "RegressionRisk",
+    "Spectrum",
+    "classification_error",
+    "classification_finetune_helps_intervals",
+    "classification_optimal_alpha",
+    "effective_regularization",
+    "finetune_helps_intervals",
+    "isotropic_threshold",
+    "optimal_alpha",
+    "regression_risk",
+]

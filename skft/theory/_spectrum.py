@@ -1,0 +1,377 @@
+"""Spectrum of a covariance and the effective regularisation ``kappa``.
+
+Everything the asymptotic formulas need from a covariance ``Sigma`` is its eigenvalues
+``l_j`` and the coordinates of a few vectors in its eigenbasis. :class:`Spectrum` holds
+the eigen-decomposition once so that repeated calls do not re-diagonalise, and
+:func:`_solve_kappa` finds the effective regularisation ``k`` solving
+
+    k - alpha = k * df1(k) / n,        df1(k) = sum_j l_j / (l_j + k),
+
+for many ``(n, alpha)`` pairs at once, at O(d) cost per pair and Newton step.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Spectrum", "effective_regularization"]
+
+# Number of k values (and of eigenvalues) processed together by the O(d p) kernel.
+_BLOCK = 1 << 17
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """Eigen-decomposition of a target covariance, computed once.
+
+    Parameters
+    ----------
+    eigenvalues : ndarray of shape (n_features,)
+        Eigenvalues ``l_j >= 0`` of ``Sigma`` (values below ``d * eps * max(l)``
+        are set to exactly zero: those directions carry no variance).
+    eigenvectors : ndarray of shape (n_features, n_features) or None
+        Orthonormal eigenvectors as columns (``Sigma = V diag(l) V'``), or ``None``
+        when ``Sigma`` is diagonal (the eigenbasis is the canonical basis).
+
+    Attributes
+    ----------
+    n_features : int
+        Dimension ``d``.
+    rank : int
+        Number of non-zero eigenvalues: the number of directions the features span.
+    trace : float
+        ``tr(Sigma) = sum_j l_j``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.theory import Spectrum
+    >>> spec = Spectrum.from_covariance(np.array([[2.0, 0.0], [0.0, 1.0]]))
+    >>> spec.eigenvalues
+    array([1., 2.])
+    >>> spec.rank, spec.trace
+    (2, 3.0)
+    >>> spec.coords(np.array([1.0, 0.0]))  # the first axis is the 2nd eigenvector
+    array([0., 1.])
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray | None = None
+
+    def __post_init__(self):
+        lam = np.asarray(self.eigenvalues, dtype=np.float64)
+        if lam.ndim != 1 or lam.size == 0:
+            raise ValueError(f"eigenvalues must be a non-empty 1-d array, got shape {lam.shape}.")
+        if not np.all(np.isfinite(lam)):
+            raise ValueError("eigenvalues must be finite (no NaN or inf).")
+        top = float(lam.max(initial=0.0))
+        tol = lam.size * np.finfo(np.float64).eps * max(top, 0.0)
+        if lam.min() < -1e-8 * max(np.abs(lam).max(), np.finfo(np.float64).tiny):
+            raise ValueError(
+                "covariance must be positive semi-definite: it has an eigenvalue "
+                f"{lam.min():.3g} < 0."
+            )
+        lam = np.where(lam <= tol, 0.0, lam)
+        lam.setflags(write=False)
+        object.__setattr__(self, "eigenvalues", lam)
+        if self.eigenvectors is not None:
+            vec = np.asarray(self.eigenvectors, dtype=np.float64)
+            if vec.shape != (lam.size, lam.size):
+                raise ValueError(
+                    f"eigenvectors must have shape ({lam.size}, {lam.size}), got {vec.shape}."
+                )
+            vec = vec.copy() if vec is self.eigenvectors else vec
+            vec.setflags(write=False)
+            object.__setattr__(self, "eigenvectors", vec)
+
+    @classmethod
+    def from_covariance(cls, covariance):
+        """Diagonalise a covariance given as a (d, d) matrix or a (d,) diagonal.
+
+        Parameters
+        ----------
+        covariance : array-like of shape (n_features, n_features) or (n_features,)
+            Symmetric positive semi-definite matrix (checked, then one
+            ``numpy.linalg.eigh``), or the diagonal of a diagonal covariance (no
+            decomposition: the eigenbasis is the canonical basis), or a
+            :class:`Spectrum` (returned unchanged).
+
+        Returns
+        -------
+        spectrum : Spectrum
+
+        Examples
+        --------
+        >>> from skft.theory import Spectrum
+        >>> Spectrum.from_covariance([3.0, 1.0, 0.0]).rank
+        2
+        """
+        if isinstance(covariance, Spectrum):
+            return covariance
+        cov = _as_float_array(covariance, "covariance")
+        if cov.ndim == 1:
+            if cov.size == 0:
+                raise ValueError("covariance must not be empty.")
+            if np.any(cov < 0):
+                raise ValueError(
+                    "covariance must be positive semi-definite: its diagonal has a "
+                    f"negative entry {cov.min():.3g}."
+                )
+            return cls(cov.copy())
+        if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.size == 0:
+            raise ValueError(
+                "covariance must be a square (d, d) matrix or a (d,) diagonal, got shape "
+                f"{cov.shape}."
+            )
+        scale = max(float(np.abs(cov).max()), np.finfo(np.float64).tiny)
+        if np.abs(cov - cov.T).max() > 1e-8 * scale:
+            raise ValueError("covariance must be symmetric.")
+        lam, vec = np.linalg.eigh((cov + cov.T) / 2.0)
+        if lam[0] < -1e-8 * scale * cov.shape[0] ** 0.5:
+            raise ValueError(
+                f"covariance must be positive semi-definite: it has an eigenvalue {lam[0]:.3g} < 0."
+            )
+        return cls(np.clip(lam, 0.0, None), vec)
+
+    @property
+    def n_features(self):
+        return int(self.eigenvalues.size)
+
+    @property
+    def rank(self):
+        return int(np.count_nonzero(self.eigenvalues))
+
+    @property
+    def trace(self):
+        return float(self.eigenvalues.sum())
+
+    def coords(self, v, name="v"):
+        """Coordinates ``V' v`` of a vector in the eigenbasis.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_features,)
+        name : str, default="v"
+            Name used in the error message when ``v`` has the wrong shape.
+
+        Returns
+        -------
+        coords : ndarray of shape (n_features,)
+
+        Examples
+        --------
+        >>> from skft.theory import Spectrum
+        >>> Spectrum.from_covariance([2.0, 1.0]).coords([3.0, 4.0])
+        array([3., 4.])
+        """
+        v = _as_float_array(v, name)
+        if v.shape != (self.n_features,):
+            raise ValueError(
+                f"{name} must have shape ({self.n_features},) to match covariance, got {v.shape}."
+            )
+        if self.eigenvectors is None:
+            return v.copy()
+        return self.eigenvectors.T @ v
+
+
+def _as_float_array(x, name):
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(x).__name__}.") from exc
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf).")
+    return arr
+
+
+def _sums(lam, k, weights=None):
+    """Spectral sums at each k > 0 (the O(d) kernel).
+
+    Returns ``df1 = sum l/(l+k)``, ``g = sum l/(l+k)^2`` and, if ``weights`` (d, m) is
+    given, ``r1 = sum w/(l+k)`` and ``r2 = sum w l/(l+k)^2`` of shape (p, m).
+    """
+    k = np.asarray(k, dtype=np.float64)
+    p = k.size
+    df1 = np.zeros(p)
+    g = np.zeros(p)
+    m = 0 if weights is None else weights.shape[1]
+    r1 = np.zeros((p, m))
+    r2 = np.zeros((p, m))
+    if p == 0:
+        return df1, g, r1, r2
+    step = max(1, _BLOCK // p)
+    buf_inv = np.empty((min(step, lam.size), p))
+    buf_a = np.empty_like(buf_inv)
+    for start in range(0, lam.size, step):
+        lc = lam[start : start + step, None]
+        inv = buf_inv[: lc.shape[0]]
+        a = buf_a[: lc.shape[0]]
+        np.add(lc, k, out=inv)
+        np.reciprocal(inv, out=inv)  # 1 / (l + k)
+        np.multiply(inv, lc, out=a)  # l / (l + k)
+        df1 += a.sum(axis=0)
+        if m:
+            wc = weights[start : start + step]
+            r1 += inv.T @ wc
+        np.multiply(a, inv, out=a)  # l / (l + k)^2
+        g += a.sum(axis=0)
+        if m:
+            r2 += a.T @ wc
+    return df1, g, r1, r2
+
+
+def _kappa_bounds(lam, n, alpha, rank, trace):
+    """Bracket [lo, hi] of the positive root (see :func:`_solve_kappa`)."""
+    hi = alpha + trace / n
+    pos = lam[lam > 0]
+    inv_sum = float(np.sum(1.0 / pos)) if pos.size else np.inf
+    # First Newton step from k = 0 of the concave increasing h(k) (alpha = 0): a lower bound.
+    lo0 = np.where(n < rank, (rank - n) / inv_sum, 0.0)
+    lo = np.maximum(alpha, lo0)
+    return lo, hi
+
+
+def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
+    """Effective regularisation ``k`` for 1-d arrays ``n``, ``alpha`` of equal length.
+
+    Solves ``h(k) = 1 - alpha/k - df1(k)/n = 0``. ``h`` is strictly increasing and concave
+    in ``k > 0`` with ``h(+inf) = 1``, so the positive root is unique; it exists unless
+    ``alpha = 0`` and ``n >= rank``, where ``k = 0`` (least squares). The root is bracketed
+    in ``[max(alpha, lo0), alpha + tr(Sigma)/n]`` and found by Newton's method in ``log k``
+    safeguarded by bisection, started from a grid of ``h`` shared by all points.
+
+    Returns ``k`` and the spectral sums of :func:`_sums` evaluated at ``k`` (zeros where
+    ``k = 0``): ``(k, df1, g, r1, r2)``.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    alpha = np.asarray(alpha, dtype=np.float64)
+    p = n.size
+    rank = int(np.count_nonzero(lam))
+    trace = float(lam.sum())
+    m = 0 if weights is None else weights.shape[1]
+    k = np.zeros(p)
+    df1 = np.zeros(p)
+    g = np.zeros(p)
+    r1 = np.zeros((p, m))
+    r2 = np.zeros((p, m))
+    active = ~((alpha == 0) & (n >= rank))
+    if rank == 0:
+        # Sigma = 0: df1 = 0, so k = alpha.
+        k = alpha.copy()
+        idx = np.flatnonzero(k > 0)
+        if idx.size:
+            _, _, r1[idx], r2[idx] = _sums(lam, k[idx], weights)
+        return k, df1, g, r1, r2
+    idx = np.flatnonzero(active)
+    if idx.size == 0:
+        return k, df1, g, r1, r2
+    na, aa = n[idx], alpha[idx]
+    lo, hi = _kappa_bounds(lam, na, aa, rank, trace)
+    lo = np.maximum(lo, np.finfo(np.float64).tiny * 1e10)
+    hi = np.maximum(hi, lo)
+    ulo, uhi = np.log(lo), np.log(hi)
+    # Starting point: linear interpolation of h on a shared log-grid (cheap: grid x d).
+    n_grid = 33 if idx.size >= 8 else 0
+    u = 0.5 * (ulo + uhi)
+    if n_grid:
+        grid = np.linspace(ulo.min(), uhi.max(), n_grid)
+        df1_grid = _sums(lam, np.exp(grid))[0]
+        h_grid = 1.0 - aa[:, None] * np.exp(-grid)[None, :] - df1_grid[None, :] / na[:, None]
+        j = np.clip((h_grid < 0).sum(axis=1), 1, n_grid - 1)
+        rows = np.arange(idx.size)
+        h0, h1 = h_grid[rows, j - 1], h_grid[rows, j]
+        frac = np.where(h1 > h0, -h0 / np.where(h1 > h0, h1 - h0, 1.0), 0.5)
+        u = grid[j - 1] + np.clip(frac, 0.0, 1.0) * (grid[j] - grid[j - 1])
+        u = np.clip(u, ulo, uhi)
+    todo = np.arange(idx.size)
+    for _ in range(max_iter):
+        kk = np.exp(u[todo])
+        s1, sg, sr1, sr2 = _sums(lam, kk, weights)
+        nt, at = na[todo], aa[todo]
+        h = 1.0 - at / kk - s1 / nt
+        dh = at / kk + kk * sg / nt  # dh / d(log k) > 0
+        # keep the bracket
+        ulo[todo] = np.where(h < 0, u[todo], ulo[todo])
+        uhi[todo] = np.where(h > 0, u[todo], uhi[todo])
+        step = -h / dh
+        unew = u[todo] + step
+        bad = (unew <= ulo[todo]) | (unew >= uhi[todo]) | ~np.isfinite(unew)
+        unew = np.where(bad, 0.5 * (ulo[todo] + uhi[todo]), unew)
+        done = ((np.abs(step) <= rtol) & ~bad) | (h == 0) | (uhi[todo] - ulo[todo] <= rtol)
+        # Points that are done keep the sums evaluated at their current k.
+        sel = idx[todo[done]]
+        k[sel] = kk[done]
+        df1[sel], g[sel], r1[sel], r2[sel] = s1[done], sg[done], sr1[done], sr2[done]
+        u[todo] = np.where(done, u[todo], unew)
+        todo = todo[~done]
+        if todo.size == 0:
+            break
+    else:  # pragma: no cover - the bracket halves at worst, 200 halvings always suffice
+        raise RuntimeError("effective regularisation did not converge.")
+    return k, df1, g, r1, r2
+
+
+def _check_n_alpha(n_samples, alpha):
+    """Validate and broadcast ``n_samples`` (> 0) and ``alpha`` (>= 0)."""
+    n = _as_float_array(n_samples, "n_samples")
+    if np.any(n <= 0):
+        raise ValueError(f"n_samples must be > 0, got {np.min(n)!r}.")
+    try:
+        a = np.asarray(alpha, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"alpha must be numeric, got {type(alpha).__name__}.") from exc
+    if np.any(np.isnan(a)):
+        raise ValueError("alpha must not be NaN.")
+    if np.any(a < 0):
+        raise ValueError(f"alpha must be >= 0, got {np.min(a)!r}.")
+    if np.any(np.isinf(a)):
+        raise ValueError("alpha must be finite (alpha = inf is the pretrained model).")
+    try:
+        n, a = np.broadcast_arrays(n, a)
+    except ValueError as exc:
+        raise ValueError(
+            f"n_samples (shape {n.shape}) and alpha (shape {a.shape}) must broadcast."
+        ) from exc
+    return n, a
+
+
+def effective_regularization(covariance, n_samples, alpha=0.0):
+    """Effective regularisation ``kappa`` of ridge toward the start.
+
+    ``kappa`` is the unique non-negative solution of
+
+    .. math:: \\kappa - \\alpha = \\frac{\\kappa}{n}\\,\\mathrm{df}_1(\\kappa), \\qquad
+              \\mathrm{df}_1(\\kappa) = \\sum_j \\frac{l_j}{l_j + \\kappa},
+
+    with ``l_j`` the eigenvalues of the covariance. For ``alpha = 0`` and ``n < rank``
+    it solves ``df1(kappa) = n``; for ``alpha = 0`` and ``n >= rank`` it is 0 (least
+    squares). It is the ridge that the finite sample adds implicitly, in the
+    proportional limit ``n, d -> inf``.
+
+    Parameters
+    ----------
+    covariance : array-like of shape (d, d) or (d,), or Spectrum
+        Target covariance (matrix, diagonal, or precomputed :class:`Spectrum`).
+    n_samples : float or array-like
+        Number of target samples ``n > 0`` (real values allowed).
+    alpha : float or array-like, default=0.0
+        Pull toward the start, as in the estimators' objective. Broadcast with
+        ``n_samples``.
+
+    Returns
+    -------
+    kappa : float or ndarray
+        Same shape as ``broadcast(n_samples, alpha)``; a float for scalar inputs.
+
+    Examples
+    --------
+    >>> from skft.theory import effective_regularization
+    >>> effective_regularization([1.0] * 100, 50)  # isotropic: kappa = d/n - 1
+    1.0
+    >>> effective_regularization([1.0] * 100, 200)  # n > d, alpha = 0: least squares
+    0.0
+    """
+    spec = Spectrum.from_covariance(covariance)
+    n, a = _check_n_alpha(n_samples, alpha)
+    k = _solve_kappa(spec.eigenvalues, n.ravel(), a.ravel())[0].reshape(n.shape)
+    return float(k) if k.ndim == 0 else k

@@ -1,5 +1,23 @@
 """Should I fine-tune? Estimates of the unknowns, leave-one-out checks and the advice."""
 
+from ._estimate import (
+    ClassificationUnknowns,
+    DegenerateEstimateWarning,
+    RegressionUnknowns,
+    estimate_classification_unknowns,
+    estimate_regression_unknowns,
+)
 from ._loo import LeaveOneOut, loo_residuals
+from ._spectrum import SpectrumEstimate, estimate_spectrum
 
-__all__ = ["LeaveOneOut", "loo_residuals"]
+__all__ = [
+    "ClassificationUnknowns",
+    "DegenerateEstimateWarning",
+    "LeaveOneOut",
+    "RegressionUnknowns",
+    "SpectrumEstimate",
+    "estimate_classification_unknowns",
+    "estimate_regression_unknowns",
+    "estimate_spectrum",
+    "loo_residuals",
+]

@@ -1,0 +1,135 @@
+"""Population eigenvalues of the target covariance, estimated from a few samples.
+
+When the number of rows ``m`` is not much larger than ``d``, the sample eigenvalues are a
+distorted (Marchenko-Pastur) image of the population ones and, when ``m < d``, most of them are
+zero. What the theory needs, ``df1(k) = sum_j l_j / (l_j + k)`` and its relatives, can still be
+read from the sample Gram matrix through the deterministic equivalent of the resolvent: for
+every ``lam > 0``,
+
+.. math::
+
+    \\sum_j \\frac{\\ell_j}{\\ell_j + k(\\lambda)} \\approx \\sum_i \\frac{g_i}{g_i + \\lambda},
+    \\qquad k(\\lambda) = \\frac{m}{\\operatorname{tr}\\,(A A^\\top / m + \\lambda I_m)^{-1}},
+
+with ``g_i`` the eigenvalues of ``A'A / m`` (computed on the smaller Gram side). The population
+spectrum is then fitted as a non-negative mixture of point masses on a logarithmic grid that
+matches these equations along a path of ``lam``, the unbiased trace ``tr(A'A)/m`` and, more
+softly, the unbiased ``tr(Sigma^2)`` (El Karoui's 2008 approach, solved by non-negative
+least squares), and expanded to ``d`` eigenvalues by quantiles. Assumption: rows
+``a = Sigma^{1/2} z`` with independent, centred, standardised entries of ``z`` (the
+Marchenko-Pastur model); the rows are centred by the caller when an intercept is fitted.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+__all__ = ["SpectrumEstimate", "estimate_spectrum"]
+
+
+@dataclass(frozen=True)
+class SpectrumEstimate:
+    """Estimated population eigenvalues of a covariance matrix.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray of shape (n_features,)
+        Estimated population eigenvalues, in decreasing order.
+    trace : float
+        Unbiased estimate of ``tr(Sigma)``: ``||A||_F^2 / m``.
+    trace_sq : float
+        Unbiased estimate of ``tr(Sigma^2)`` for centred independent rows:
+        ``(||A'A||_F^2 - sum_i ||a_i||^4) / (m (m - 1))``.
+    n_rows : int
+        Number of rows ``m`` it was estimated from.
+    method : str
+        ``"sample"`` (sample eigenvalues, used when ``m >= 50 d``) or ``"resolvent-nnls"``.
+    """
+
+    eigenvalues: np.ndarray
+    trace: float
+    trace_sq: float
+    n_rows: int
+    method: str
+
+    def __repr__(self):
+        ev = self.eigenvalues
+        return (
+            f"SpectrumEstimate(n_features={ev.size}, range=[{ev.min():.3g}, {ev.max():.3g}], "
+            f"trace={self.trace:.4g}, n_rows={self.n_rows}, method={self.method!r})"
+        )
+
+
+def _gram_eigenvalues(A):
+    """Eigenvalues of ``A'A`` computed on the smaller Gram side, plus ``||A'A||_F^2``."""
+    m, d = A.shape
+    gram = A @ A.T if m <= d else A.T @ A
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return g, float(np.sum(g**2))
+
+
+def estimate_spectrum(A, *, n_grid=160, n_path=64):
+    """Estimate the population eigenvalues of the covariance of the rows of ``A``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_rows, n_features)
+        Centred rows (validated by the caller; not modified).
+    n_grid : int, default=160
+        Number of candidate eigenvalues (log-spaced, plus zero) in the fitted mixture.
+    n_path : int, default=64
+        Number of values of ``lam`` at which the resolvent equations are matched.
+
+    Returns
+    -------
+    SpectrumEstimate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_spectrum
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 400))  # identity covariance, n < d
+    >>> est = estimate_spectrum(X)
+    >>> bool(np.all(np.abs(np.sort(est.eigenvalues)[40:-40] - 1.0) < 0.2))
+    True
+    """
+    A = np.asarray(A, dtype=float)
+    m, d = A.shape
+    g, fro2 = _gram_eigenvalues(A)
+    row_sq = np.einsum("ij,ij->i", A, A)
+    trace = float(row_sq.sum() / m)
+    trace_sq = float((fro2 - np.sum(row_sq**2)) / (m * (m - 1))) if m > 1 else np.nan
+    if m >= 50 * d:
+        eig = np.sort(g / m)[::-1]
+        if eig.size < d:
+            eig = np.concatenate([eig, np.zeros(d - eig.size)])
+        return SpectrumEstimate(eig, trace, trace_sq, m, "sample")
+    g = g / m
+    q = g.size
+    tau = trace / d
+    if tau <= 0:
+        return SpectrumEstimate(np.zeros(d), trace, trace_sq, m, "resolvent-nnls")
+    lam = tau * np.logspace(-3, 2, n_path)
+    S = (1.0 / (g[None, :] + lam[:, None])).sum(axis=1) + (m - q) / lam
+    k = m / S
+    df1 = m - lam * S
+    top = max(g.max() / tau, 1.0) * 1.5
+    ell = np.concatenate([[0.0], tau * np.logspace(-4, np.log10(top), n_grid)])
+    M = ell[None, :] / (ell[None, :] + k[:, None])
+    big = 1e3  # the two moment constraints (mass 1, mean tr/d) are matched almost exactly
+    rows = [M, big * np.ones(ell.size), big * ell / tau]
+    rhs = [df1 / d, [big, big * trace / (d * tau)]]
+    if np.isfinite(trace_sq) and trace_sq > 0:  # second moment: a softer, noisier constraint
+        rows.append(10.0 * (ell / tau) ** 2)
+        rhs.append([10.0 * trace_sq / (d * tau**2)])
+    M = np.vstack(rows)
+    b = np.concatenate(rhs)
+    p, _ = nnls(M, b)
+    cdf = np.cumsum(p) / p.sum()
+    idx = np.minimum(np.searchsorted(cdf, (np.arange(d) + 0.5) / d), ell.size - 1)
+    eig = np.sort(ell[idx])[::-1]
+    if eig.sum() > 0:  # match the unbiased trace exactly after the quantile rounding
+        eig = eig * (trace / eig.sum())
+    return SpectrumEstimate(eig, trace, trace_sq, m, "resolvent-nnls")

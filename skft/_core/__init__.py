@@ -1,0 +1,6 @@
+"""Numerical kernels (NumPy/SciPy only, no validation, no scikit-learn).
+
+- :mod:`skft._core._exact`: the closed-form limit of squared-loss SGD from a start;
+- :mod:`skft._core._sgd`: minibatch SGD with an L2 pull toward an anchor;
+- :mod:`skft._core._losses`: the pointwise losses.
+"""

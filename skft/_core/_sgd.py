@@ -1,0 +1,367 @@
+"""Minibatch SGD with an L2 pull toward an anchor, for several targets at once.
+
+NumPy/SciPy only: no validation, no scikit-learn. The objective, per target column ``j``, is
+
+.. math::
+
+    F_j(w, b) = \\frac{1}{n} \\sum_i s_i\\, \\ell(x_i^\\top w + b, y_{ij})
+                + \\frac{\\alpha}{2} \\lVert w - w_{0j} \\rVert^2 ,
+
+with weights ``s`` rescaled to mean one (so the data term is ``sum_i s_i l_i / sum_i s_i``).
+One step on a minibatch ``I`` of size ``m`` at step size ``eta``:
+
+.. math::
+
+    w \\leftarrow w - \\eta \\Big( \\frac{1}{m} \\sum_{i \\in I} s_i \\ell'(p_i, y_i) x_i
+                                   + \\alpha (w - w_0) \\Big), \\qquad
+    b \\leftarrow b - \\eta \\frac{1}{m} \\sum_{i \\in I} s_i \\ell'(p_i, y_i).
+
+The intercept is one more coordinate with constant feature 1, the same step size and no pull
+(see :mod:`skft._core._exact` for the limit this implies). Target columns share the sample order
+and the step-size schedule, so column ``j`` follows exactly the single-target SGD (one-vs-rest).
+
+Schedules (``tau = 1 + (t - 1) / batch_size`` counts steps, ``t`` counts samples seen plus one,
+as scikit-learn's ``t_``): ``constant`` ``eta0``; ``invscaling`` ``eta0 / tau^power_t``;
+``optimal`` ``eta0 / (1 + alpha eta0 (tau - 1))`` (Bottou's ``1 / (alpha (t0 + t))`` with ``t0``
+chosen so that the first step is ``eta0``); ``adaptive``: ``eta0`` divided by 5 each time the
+objective has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
+
+Stopping (``tol`` not None), checked after each epoch: converged when the estimated remaining
+distance to the limit, ``c_k / (1 - rho)`` with ``c_k`` the largest coefficient change over epoch
+``k`` and ``rho`` the contraction per epoch estimated from the last changes, is at most ``tol``
+times the largest coefficient (a change-based rule as scikit-learn's SAG solver, corrected for
+slow linear convergence, where a small change does not mean a small distance); a stall (epoch objective or validation loss not below ``best * (1 - tol)`` for
+``n_iter_no_change`` epochs while the per-epoch changes no longer shrink: an objective flattens quadratically near the limit, so it alone would stop
+far from it) divides the adaptive step by 5, and ends the other schedules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
+from ._losses import get_loss
+
+__all__ = ["SGDConfig", "SGDState", "SGDDivergenceError", "auto_batch_size", "auto_step_size",
+           "sgd_run"]
+
+
+class SGDDivergenceError(FloatingPointError, ValueError):
+    """Raised when an SGD update becomes non-finite (a too large step size)."""
+
+
+@dataclass(frozen=True)
+class SGDConfig:
+    """The options of :func:`sgd_run`, passed by keyword as one frozen object.
+
+    Examples
+    --------
+    >>> SGDConfig(loss="huber", epsilon=1.0).loss
+    'huber'
+    """
+
+    loss: str = "squared_error"
+    epsilon: float = 0.1
+    alpha: float = 0.0
+    fit_intercept: bool = True
+    learning_rate: str = "adaptive"
+    eta0: float = 0.01
+    power_t: float = 0.25
+    max_iter: int = 1000
+    tol: float | None = 1e-6
+    n_iter_no_change: int = 5
+    shuffle: bool = True
+    average: int = 0
+    batch_size: int = 1
+    verbose: int = 0
+
+
+@dataclass
+class SGDState:
+    """Mutable iterate carried across calls (``partial_fit`` continues it).
+
+    ``coef`` (n_features, n_targets) and ``intercept`` (n_targets,) are the plain iterates;
+    ``avg_coef`` / ``avg_intercept`` the running averages once averaging has started
+    (``n_avg`` iterates averaged); ``t`` samples seen plus one; ``eta`` the current adaptive step.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    t: float = 1.0
+    eta: float | None = None
+    avg_coef: np.ndarray | None = None
+    avg_intercept: np.ndarray | None = None
+    n_avg: int = 0
+
+    def output(self):
+        """The reported coefficients: the average if averaging has started, else the iterate."""
+        if self.n_avg > 0:
+            return self.avg_coef, self.avg_intercept
+        return self.coef, self.intercept
+
+
+def _row_norms_sq(X):
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
+
+
+def auto_batch_size(n_samples, n_features, cache_bytes=2**20):
+    """Minibatch size that keeps one batch of float64 rows within ``cache_bytes``, in [1, 256].
+
+    Larger batches amortise NumPy's per-call overhead; a batch that stays in cache keeps the
+    two products per step at memory speed.
+
+    Examples
+    --------
+    >>> auto_batch_size(20000, 200), auto_batch_size(500, 20000)
+    (256, 6)
+    """
+    b = int(cache_bytes // (8 * max(n_features, 1)))
+    return int(max(1, min(256, b, n_samples)))
+
+
+def auto_step_size(X, sample_weight=None, *, loss="squared_error", alpha=0.0,
+                   fit_intercept=True, batch_size=1, random_state=None, max_rows=2048):
+    """Step size of Ma, Bassily and Belkin (2018) for minibatch SGD on a smooth loss.
+
+    ``eta = B / (c beta + (B - 1) c lambda + B alpha)`` where ``beta = max_i s_i ||x~_i||^2`` is
+    the largest per-sample curvature, ``lambda`` the top eigenvalue of ``X~' S X~ / n``
+    (``x~ = (x, 1)`` with an intercept), ``c`` the loss curvature bound and ``B`` the batch size.
+    For ``B = 1`` this is ``1 / (c beta + alpha)``, stable for any data scale; for larger ``B``
+    it grows up to ``~ 1 / (c lambda)``. ``lambda`` comes from Lanczos on at most ``max_rows``
+    random rows (fewer rows over-estimate it, which is the safe side).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.eye(4)
+    >>> round(auto_step_size(X, fit_intercept=False, batch_size=1), 6)
+    1.0
+    """
+    n, d = X.shape
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    s = s * (n / s.sum())
+    c = get_loss(loss).curvature
+    norms = _row_norms_sq(X) + (1.0 if fit_intercept else 0.0)
+    beta = float(np.max(s * norms))
+    B = int(batch_size)
+    lam = 0.0
+    if B > 1:
+        rng = np.random.default_rng(random_state)
+        rows = np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
+        Xs, ss = X[rows], s[rows]
+        m = len(rows)
+        p = d + (1 if fit_intercept else 0)
+
+        def matvec(v):
+            v = np.ravel(v)
+            u = Xs @ v[:d] + (v[d] if fit_intercept else 0.0)
+            u = ss * u
+            out = np.empty(p)
+            out[:d] = Xs.T @ u
+            if fit_intercept:
+                out[d] = u.sum()
+            return out / m
+
+        op = LinearOperator((p, p), matvec=matvec, dtype=np.float64)
+        v0 = np.ones(p) + 0.01 * rng.standard_normal(p)
+        try:
+            lam = float(eigsh(op, k=1, which="LA", tol=1e-3, v0=v0, maxiter=300,
+                              return_eigenvectors=False)[0])
+            lam *= 1.01
+        except ArpackNoConvergence:  # pragma: no cover - fall back to the trace bound
+            lam = float(np.mean(ss * norms[rows]))
+        if p == 1 or not np.isfinite(lam):  # pragma: no cover
+            lam = float(np.mean(ss * norms[rows]))
+    denom = c * beta + (B - 1) * c * lam + B * alpha
+    if denom <= 0:
+        return 1.0
+    return float(B / denom)
+
+
+def _step_size(cfg, state, eta0, batch):
+    tau = 1.0 + (state.t - 1.0) / batch
+    lr = cfg.learning_rate
+    if lr == "constant":
+        return eta0
+    if lr == "invscaling":
+        return eta0 / tau**cfg.power_t
+    if lr == "optimal":
+        return eta0 / (1.0 + cfg.alpha * eta0 * (tau - 1.0))
+    return state.eta  # adaptive
+
+
+def _remaining_distance(changes, window=3):
+    """Estimated distance to the limit from the last per-epoch changes ``c_k``.
+
+    With a contraction ``rho = (c_k / c_{k-window})^(1/window)`` estimated from the history,
+    the remaining distance of a linearly converging sequence is ``c_k rho / (1 - rho)``; we
+    return the more cautious ``c_k / (1 - rho)`` (infinite while ``rho >= 1`` or the history is
+    too short). Zero change means a fixed point.
+    """
+    c = changes[-1]
+    if c == 0.0:
+        return 0.0
+    if len(changes) <= window or changes[-1 - window] <= 0.0:
+        return np.inf
+    rho = (c / changes[-1 - window]) ** (1.0 / window)
+    return c / (1.0 - rho) if rho < 1.0 else np.inf
+
+
+def _converging(changes, window=3):
+    """Whether the last per-epoch changes contract geometrically (deterministic-like progress)."""
+    if len(changes) <= window or changes[-1 - window] <= 0.0:
+        return False
+    return changes[-1] < changes[-1 - window]
+
+
+def _objective(loss, X, Y, s, W, b):
+    P = X @ W + b[None, :]
+    P = np.asarray(P)
+    vals = loss.value(P, Y)
+    return float((vals * s[:, None]).sum() / s.sum())
+
+
+def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=None):
+    """Run epochs of minibatch SGD in place on ``state``; see the module docstring.
+
+    Parameters
+    ----------
+    X : ndarray (C-contiguous float64) or CSR matrix, shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_targets)
+    sample_weight : ndarray of shape (n_samples,) or None
+    coef_anchor : ndarray of shape (n_features, n_targets)
+        ``w0`` of the pull ``alpha/2 ||w - w0||^2``.
+    state : SGDState
+        The start; updated in place.
+    config : SGDConfig
+    rng : numpy.random.Generator or RandomState
+        Source of the shuffles.
+    validation : tuple (X_val, Y_val, s_val) or None
+        If given, the stall test uses this held-out loss (early stopping).
+
+    Returns
+    -------
+    n_iter : int
+        Epochs run.
+    converged : bool
+        Whether the stopping rule fired (always False when ``config.tol`` is None).
+
+    Raises
+    ------
+    SGDDivergenceError
+        "non-finite coefficients at epoch k; try a smaller eta0".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((20, 50)); Y = rng.standard_normal((20, 1))
+    >>> st = SGDState(coef=np.zeros((50, 1)), intercept=np.zeros(1), eta=0.01)
+    >>> cfg = SGDConfig(eta0=0.01, batch_size=4, fit_intercept=False, tol=1e-10)
+    >>> n_iter, ok = sgd_run(X, Y, None, np.zeros((50, 1)), st, config=cfg, rng=rng)
+    >>> ok, bool(np.allclose(X @ st.coef, Y, atol=1e-6))
+    (True, True)
+    """
+    cfg = config
+    loss = get_loss(cfg.loss, cfg.epsilon)
+    n, d = X.shape
+    B = int(max(1, min(cfg.batch_size, n)))
+    s = (np.ones(n) if sample_weight is None
+         else np.asarray(sample_weight, dtype=np.float64) * (n / np.sum(sample_weight)))
+    weighted = sample_weight is not None
+    dense = not sp.issparse(X)
+    buf = np.empty((B, d), dtype=np.float64) if dense else None
+    W0 = coef_anchor
+    alpha = float(cfg.alpha)
+    eta0 = float(cfg.eta0)
+    if state.eta is None:
+        state.eta = eta0
+    W, b = state.coef, state.intercept
+    best = np.inf
+    no_improve = 0
+    converged = False
+    changes = []
+    epoch = 0
+    for epoch in range(1, cfg.max_iter + 1):
+        order = rng.permutation(n) if cfg.shuffle else np.arange(n)
+        prev_W, prev_b = (a.copy() for a in state.output())
+        epoch_loss = 0.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for start in range(0, n, B):
+                idx = order[start:start + B]
+                m = len(idx)
+                if dense and m == B:
+                    Xb = np.take(X, idx, axis=0, out=buf)
+                else:
+                    Xb = X[idx]
+                P = Xb @ W
+                P += b
+                Yb = Y[idx]
+                G = loss.derivative(P, Yb)
+                if cfg.tol is not None:
+                    lv = loss.value(P, Yb)
+                    epoch_loss += float((lv * s[idx, None]).sum() if weighted else lv.sum())
+                if weighted:
+                    G = G * s[idx, None]
+                eta = _step_size(cfg, state, eta0, B)
+                gW = Xb.T @ G
+                gW *= eta / m
+                if alpha > 0:
+                    W *= 1.0 - eta * alpha
+                    W += (eta * alpha) * W0
+                W -= gW
+                if cfg.fit_intercept:
+                    b -= (eta / m) * G.sum(axis=0)
+                state.t += m
+                if cfg.average and state.t - 1 >= cfg.average:
+                    if state.n_avg == 0:
+                        state.avg_coef = W.copy()
+                        state.avg_intercept = b.copy()
+                        state.n_avg = 1
+                    else:
+                        state.n_avg += 1
+                        state.avg_coef += (W - state.avg_coef) / state.n_avg
+                        state.avg_intercept += (b - state.avg_intercept) / state.n_avg
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise SGDDivergenceError(
+                f"non-finite coefficients at epoch {epoch}; try a smaller eta0 "
+                f"(current step size {_step_size(cfg, state, eta0, B):.3g})")
+        if cfg.tol is None:
+            continue
+        out_W, out_b = state.output()
+        if validation is not None:
+            Xv, Yv, sv = validation
+            score = _objective(loss, Xv, Yv, sv, out_W, out_b)
+        else:
+            score = epoch_loss / (n if not weighted else s.sum())
+            if alpha > 0:
+                score += 0.5 * alpha * float(np.sum((out_W - W0) ** 2))
+        change = max(np.max(np.abs(out_W - prev_W), initial=0.0),
+                     np.max(np.abs(out_b - prev_b), initial=0.0))
+        scale = max(np.max(np.abs(out_W), initial=0.0), np.max(np.abs(out_b), initial=0.0))
+        if cfg.verbose:
+            print(f"-- Epoch {epoch}: objective {score:.6g}, max change {change:.3g}, "
+                  f"step {_step_size(cfg, state, eta0, B):.3g}, T {int(state.t - 1)}")
+        changes.append(change)
+        if _remaining_distance(changes) <= cfg.tol * max(scale, np.finfo(np.float64).tiny):
+            converged = True
+            break
+        if not np.isfinite(best) or score < best - cfg.tol * abs(best):
+            best = score
+            no_improve = 0
+        else:
+            no_improve += 1
+        if no_improve >= cfg.n_iter_no_change and not _converging(changes):
+            if cfg.learning_rate == "adaptive" and state.eta > 1e-6 * eta0:
+                state.eta /= 5.0
+                no_improve = 0
+                best = np.inf if validation is None else best
+            else:
+                converged = True
+                break
+    return epoch, converged

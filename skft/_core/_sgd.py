@@ -23,16 +23,20 @@ and the step-size schedule, so column ``j`` follows exactly the single-target SG
 Schedules (``tau = 1 + (t - 1) / batch_size`` counts steps, ``t`` counts samples seen plus one,
 as scikit-learn's ``t_``): ``constant`` ``eta0``; ``invscaling`` ``eta0 / tau^power_t``;
 ``optimal`` ``eta0 / (1 + alpha eta0 (tau - 1))`` (Bottou's ``1 / (alpha (t0 + t))`` with ``t0``
-chosen so that the first step is ``eta0``); ``adaptive``: ``eta0`` divided by 5 each time the
-objective has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
+chosen so that the first step is ``eta0``); ``adaptive``: ``eta0`` divided by 5 at each stall
+(below).
 
 Stopping (``tol`` not None), checked after each epoch: converged when the estimated remaining
 distance to the limit, ``c_k / (1 - rho)`` with ``c_k`` the largest coefficient change over epoch
 ``k`` and ``rho`` the contraction per epoch estimated from the last changes, is at most ``tol``
 times the largest coefficient (a change-based rule as scikit-learn's SAG solver, corrected for
-slow linear convergence, where a small change does not mean a small distance); a stall (epoch objective or validation loss not below ``best * (1 - tol)`` for
-``n_iter_no_change`` epochs while the per-epoch changes no longer shrink: an objective flattens quadratically near the limit, so it alone would stop
-far from it) divides the adaptive step by 5, and ends the other schedules.
+slow linear convergence, where a small change does not mean a small distance). A stall divides
+the adaptive step by 5 and ends the other schedules. A stall is Pflug's stationarity test at
+the epoch level: the inner products of successive epoch displacements, summed over the last
+``n_iter_no_change`` epochs, are negative (the iterate oscillates in SGD's noise ball instead of
+drifting toward the limit); with early stopping, the validation loss has not gone below
+``best * (1 - tol)`` for ``n_iter_no_change`` epochs. (An objective-based stall test alone would
+stop far from the limit: the objective flattens quadratically near it.)
 """
 
 from __future__ import annotations
@@ -212,13 +216,6 @@ def _remaining_distance(changes, window=3):
     return c / (1.0 - rho) if rho < 1.0 else np.inf
 
 
-def _converging(changes, window=3):
-    """Whether the last per-epoch changes contract geometrically (deterministic-like progress)."""
-    if len(changes) <= window or changes[-1 - window] <= 0.0:
-        return False
-    return changes[-1] < changes[-1 - window]
-
-
 def _objective(loss, X, Y, s, W, b):
     P = X @ W + b[None, :]
     P = np.asarray(P)
@@ -285,7 +282,7 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     best = np.inf
     no_improve = 0
     converged = False
-    changes = []
+    changes, inners, prev_step = [], [], None
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
         order = rng.permutation(n) if cfg.shuffle else np.arange(n)
@@ -341,9 +338,12 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
             score = epoch_loss / (n if not weighted else s.sum())
             if alpha > 0:
                 score += 0.5 * alpha * float(np.sum((out_W - W0) ** 2))
-        change = max(np.max(np.abs(out_W - prev_W), initial=0.0),
-                     np.max(np.abs(out_b - prev_b), initial=0.0))
+        dW, db = out_W - prev_W, out_b - prev_b
+        change = max(np.max(np.abs(dW), initial=0.0), np.max(np.abs(db), initial=0.0))
         scale = max(np.max(np.abs(out_W), initial=0.0), np.max(np.abs(out_b), initial=0.0))
+        if prev_step is not None:
+            inners.append(float(np.vdot(dW, prev_step[0]) + np.vdot(db, prev_step[1])))
+        prev_step = (dW, db)
         if cfg.verbose:
             print(f"-- Epoch {epoch}: objective {score:.6g}, max change {change:.3g}, "
                   f"step {_step_size(cfg, state, eta0, B):.3g}, T {int(state.t - 1)}")
@@ -351,16 +351,19 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
         if _remaining_distance(changes) <= cfg.tol * max(scale, np.finfo(np.float64).tiny):
             converged = True
             break
-        if not np.isfinite(best) or score < best - cfg.tol * abs(best):
-            best = score
-            no_improve = 0
+        if validation is not None:
+            if not np.isfinite(best) or score < best - cfg.tol * abs(best):
+                best, no_improve = score, 0
+            else:
+                no_improve += 1
+            stalled = no_improve >= cfg.n_iter_no_change
         else:
-            no_improve += 1
-        if no_improve >= cfg.n_iter_no_change and not _converging(changes):
+            window = inners[-cfg.n_iter_no_change:]
+            stalled = len(window) == cfg.n_iter_no_change and sum(window) < 0.0
+        if stalled:
             if cfg.learning_rate == "adaptive" and state.eta > 1e-6 * eta0:
                 state.eta /= 5.0
-                no_improve = 0
-                best = np.inf if validation is None else best
+                no_improve, inners, changes, prev_step = 0, [], [], None
             else:
                 converged = True
                 break

@@ -76,7 +76,8 @@ def test_classification_truth_and_moments():
     z = X - y[:, None] * truth.mean
     assert np.all(np.abs(z.mean(axis=0)) <= 5 * z.std(axis=0) / np.sqrt(n))
     prods = z[:, :, None] * z[:, None, :]
-    assert np.all(np.abs(prods.mean(axis=0) - np.diag(lam)) <= 5 * prods.std(axis=0) / np.sqrt(n))
+    se = prods.std(axis=0) / np.sqrt(n)
+    assert np.all(np.abs(prods.mean(axis=0) - np.diag(lam)) <= 5 * se + 1e-10)  # + rounding
     # Bayes error of the optimal direction
     from scipy.special import ndtr
 

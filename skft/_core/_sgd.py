@@ -351,19 +351,19 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
         if _remaining_distance(changes) <= cfg.tol * max(scale, np.finfo(np.float64).tiny):
             converged = True
             break
-        if validation is not None:
-            if not np.isfinite(best) or score < best - cfg.tol * abs(best):
-                best, no_improve = score, 0
-            else:
-                no_improve += 1
-            stalled = no_improve >= cfg.n_iter_no_change
+        if not np.isfinite(best) or score < best - cfg.tol * abs(best):
+            best, no_improve = score, 0
         else:
+            no_improve += 1
+        stalled = no_improve >= cfg.n_iter_no_change
+        if validation is None:
             window = inners[-cfg.n_iter_no_change:]
-            stalled = len(window) == cfg.n_iter_no_change and sum(window) < 0.0
+            stalled = stalled and len(window) == cfg.n_iter_no_change and sum(window) < 0.0
         if stalled:
             if cfg.learning_rate == "adaptive" and state.eta > 1e-6 * eta0:
                 state.eta /= 5.0
                 no_improve, inners, changes, prev_step = 0, [], [], None
+                best = best if validation is not None else np.inf
             else:
                 converged = True
                 break

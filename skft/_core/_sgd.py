@@ -24,7 +24,10 @@ Schedules (``tau = 1 + (t - 1) / batch_size`` counts steps, ``t`` counts samples
 as scikit-learn's ``t_``): ``constant`` ``eta0``; ``invscaling`` ``eta0 / tau^power_t``;
 ``optimal`` ``eta0 / (1 + alpha eta0 (tau - 1))`` (Bottou's ``1 / (alpha (t0 + t))`` with ``t0``
 chosen so that the first step is ``eta0``); ``adaptive``: ``eta0`` divided by 5 at each stall
-(below).
+(below); with ``grow_batch = (c beta, c lambda)`` set, a stall first multiplies the batch size by
+4 (up to ``n``), with the step :func:`step_from_stats` of the new size, and divides the step only
+at full batch. Growing batches shrink SGD's noise without shrinking its progress, and the full
+batch iteration converges linearly to the exact limit in every regime.
 
 Stopping (``tol`` not None), checked after each epoch: converged when the estimated remaining
 distance to the limit, ``c_k / (1 - rho)`` with ``c_k`` the largest coefficient change over epoch
@@ -50,7 +53,7 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from ._losses import get_loss
 
 __all__ = ["SGDConfig", "SGDState", "SGDDivergenceError", "auto_batch_size", "auto_step_size",
-           "sgd_run"]
+           "curvature_stats", "sgd_run", "step_from_stats"]
 
 
 class SGDDivergenceError(FloatingPointError, ValueError):
@@ -60,6 +63,11 @@ class SGDDivergenceError(FloatingPointError, ValueError):
 @dataclass(frozen=True)
 class SGDConfig:
     """The options of :func:`sgd_run`, passed by keyword as one frozen object.
+
+    Names and meanings as in scikit-learn's ``SGDRegressor``; ``average`` is the sample count
+    after which averaging starts (0: never), ``grow_batch`` the curvature constants
+    ``(c beta, c lambda)`` of :func:`curvature_stats` that enable batch growth on stalls
+    (``adaptive`` only), or None.
 
     Examples
     --------
@@ -81,6 +89,7 @@ class SGDConfig:
     average: int = 0
     batch_size: int = 1
     verbose: int = 0
+    grow_batch: tuple[float, float] | None = None
 
 
 @dataclass
@@ -128,23 +137,20 @@ def auto_batch_size(n_samples, n_features, cache_bytes=2**20):
     return int(max(1, min(256, b, n_samples)))
 
 
-def auto_step_size(X, sample_weight=None, *, loss="squared_error", alpha=0.0,
-                   fit_intercept=True, batch_size=1, random_state=None, max_rows=2048):
-    """Step size of Ma, Bassily and Belkin (2018) for minibatch SGD on a smooth loss.
+def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercept=True,
+                    need_lambda=True, random_state=None, max_rows=2048):
+    """Curvature constants ``(c beta, c lambda)`` of the data term, for step sizes.
 
-    ``eta = B / (c beta + (B - 1) c lambda + B alpha)`` where ``beta = max_i s_i ||x~_i||^2`` is
-    the largest per-sample curvature, ``lambda`` the top eigenvalue of ``X~' S X~ / n``
-    (``x~ = (x, 1)`` with an intercept), ``c`` the loss curvature bound and ``B`` the batch size.
-    For ``B = 1`` this is ``1 / (c beta + alpha)``, stable for any data scale; for larger ``B``
-    it grows up to ``~ 1 / (c lambda)``. ``lambda`` comes from Lanczos on at most ``max_rows``
-    random rows (fewer rows over-estimate it, which is the safe side).
+    ``beta = max_i s_i ||x~_i||^2`` is the largest per-sample curvature, ``lambda`` the top
+    eigenvalue of ``X~' S X~ / n`` (``x~ = (x, 1)`` with an intercept, weights of mean one) and
+    ``c`` the loss curvature bound. ``lambda`` comes from Lanczos on at most ``max_rows`` random
+    rows (fewer rows over-estimate it, the safe side); it is 0 when ``need_lambda`` is False.
 
     Examples
     --------
     >>> import numpy as np
-    >>> X = np.eye(4)
-    >>> round(auto_step_size(X, fit_intercept=False, batch_size=1), 6)
-    1.0
+    >>> curvature_stats(np.eye(4), fit_intercept=False)
+    (1.0, 0.25)
     """
     n, d = X.shape
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -152,39 +158,71 @@ def auto_step_size(X, sample_weight=None, *, loss="squared_error", alpha=0.0,
     c = get_loss(loss).curvature
     norms = _row_norms_sq(X) + (1.0 if fit_intercept else 0.0)
     beta = float(np.max(s * norms))
+    if not need_lambda:
+        return c * beta, 0.0
+    rng = np.random.default_rng(random_state)
+    rows = np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
+    Xs, ss = X[rows], s[rows]
+    m = len(rows)
+    p = d + (1 if fit_intercept else 0)
+    if p <= 64:  # small: the exact top eigenvalue of the p x p matrix
+        A = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs)
+        if fit_intercept:
+            A = np.hstack([A, np.ones((m, 1))])
+        lam = float(np.linalg.eigvalsh(A.T @ (A * ss[:, None]) / m)[-1])
+        return c * beta, c * lam
+
+    def matvec(v):
+        v = np.ravel(v)
+        u = ss * (Xs @ v[:d] + (v[d] if fit_intercept else 0.0))
+        out = np.empty(p)
+        out[:d] = Xs.T @ u
+        if fit_intercept:
+            out[d] = u.sum()
+        return out / m
+
+    op = LinearOperator((p, p), matvec=matvec, dtype=np.float64)
+    v0 = np.ones(p) + 0.01 * rng.standard_normal(p)
+    try:
+        lam = 1.01 * float(eigsh(op, k=1, which="LA", tol=1e-3, v0=v0, maxiter=300,
+                                 return_eigenvectors=False)[0])
+    except ArpackNoConvergence:  # pragma: no cover - fall back to the trace bound
+        lam = float(np.mean(ss * norms[rows]))
+    return c * beta, c * lam
+
+
+def step_from_stats(beta_c, lam_c, batch_size, alpha=0.0):
+    """``B / (c beta + (B - 1) c lambda + B alpha)``: see :func:`auto_step_size`.
+
+    Examples
+    --------
+    >>> step_from_stats(100.0, 1.0, 1), step_from_stats(100.0, 1.0, 101)
+    (0.01, 0.505)
+    """
     B = int(batch_size)
-    lam = 0.0
-    if B > 1:
-        rng = np.random.default_rng(random_state)
-        rows = np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
-        Xs, ss = X[rows], s[rows]
-        m = len(rows)
-        p = d + (1 if fit_intercept else 0)
+    denom = beta_c + (B - 1) * lam_c + B * alpha
+    return float(B / denom) if denom > 0 else 1.0
 
-        def matvec(v):
-            v = np.ravel(v)
-            u = Xs @ v[:d] + (v[d] if fit_intercept else 0.0)
-            u = ss * u
-            out = np.empty(p)
-            out[:d] = Xs.T @ u
-            if fit_intercept:
-                out[d] = u.sum()
-            return out / m
 
-        op = LinearOperator((p, p), matvec=matvec, dtype=np.float64)
-        v0 = np.ones(p) + 0.01 * rng.standard_normal(p)
-        try:
-            lam = float(eigsh(op, k=1, which="LA", tol=1e-3, v0=v0, maxiter=300,
-                              return_eigenvectors=False)[0])
-            lam *= 1.01
-        except ArpackNoConvergence:  # pragma: no cover - fall back to the trace bound
-            lam = float(np.mean(ss * norms[rows]))
-        if p == 1 or not np.isfinite(lam):  # pragma: no cover
-            lam = float(np.mean(ss * norms[rows]))
-    denom = c * beta + (B - 1) * c * lam + B * alpha
-    if denom <= 0:
-        return 1.0
-    return float(B / denom)
+def auto_step_size(X, sample_weight=None, *, loss="squared_error", alpha=0.0,
+                   fit_intercept=True, batch_size=1, random_state=None, max_rows=2048):
+    """Step size of Ma, Bassily and Belkin (2018) for minibatch SGD on a smooth loss.
+
+    ``eta = B / (c beta + (B - 1) c lambda + B alpha)`` with the constants of
+    :func:`curvature_stats` and the batch size ``B``. For ``B = 1`` this is
+    ``1 / (c beta + alpha)``, stable for any data scale; for larger ``B`` it grows up to
+    ``~ 1 / (c lambda)`` (the full-gradient step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(auto_step_size(np.eye(4), fit_intercept=False, batch_size=1), 6)
+    1.0
+    """
+    beta_c, lam_c = curvature_stats(X, sample_weight, loss=loss, fit_intercept=fit_intercept,
+                                    need_lambda=batch_size > 1, random_state=random_state,
+                                    max_rows=max_rows)
+    return step_from_stats(beta_c, lam_c, batch_size, alpha)
 
 
 def _step_size(cfg, state, eta0, batch):
@@ -360,7 +398,13 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
             window = inners[-cfg.n_iter_no_change:]
             stalled = stalled and len(window) == cfg.n_iter_no_change and sum(window) < 0.0
         if stalled:
-            if cfg.learning_rate == "adaptive" and state.eta > 1e-6 * eta0:
+            if cfg.learning_rate == "adaptive" and cfg.grow_batch is not None and B < n:
+                B = min(n, 4 * B)
+                buf = np.empty((B, d), dtype=np.float64) if dense else None
+                state.eta = step_from_stats(*cfg.grow_batch, B, alpha)
+                no_improve, inners, changes, prev_step = 0, [], [], None
+                best = best if validation is not None else np.inf
+            elif cfg.learning_rate == "adaptive" and state.eta > 1e-6 * eta0:
                 state.eta /= 5.0
                 no_improve, inners, changes, prev_step = 0, [], [], None
                 best = best if validation is not None else np.inf

@@ -13,7 +13,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 
 from .._core._exact import solve_exact
-from .._core._sgd import SGDConfig, SGDState, auto_batch_size, auto_step_size, sgd_run
+from .._core._sgd import (
+    SGDConfig,
+    SGDState,
+    auto_batch_size,
+    curvature_stats,
+    sgd_run,
+    step_from_stats,
+)
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 
 # solver="auto" uses the closed form when the smaller Gram side is at most this large
@@ -240,12 +247,16 @@ class _BaseWarmStartSGD(BaseEstimator):
         if first_call or not hasattr(self, "batch_size_"):
             self.batch_size_ = (auto_batch_size(*Xt.shape) if self.batch_size == "auto"
                                 else int(min(self.batch_size, Xt.shape[0])))
+        grow = None
         if self.eta0 == "auto":
             if first_call or not hasattr(self, "eta0_"):
-                self.eta0_ = auto_step_size(
-                    Xt, swt, loss=self.loss, alpha=float(self.alpha),
-                    fit_intercept=self.fit_intercept, batch_size=self.batch_size_,
+                stats = curvature_stats(
+                    Xt, swt, loss=self.loss, fit_intercept=self.fit_intercept,
                     random_state=rng.randint(np.iinfo(np.int32).max))
+                self.eta0_ = step_from_stats(*stats, self.batch_size_, float(self.alpha))
+                self._curvature = stats
+            if self.batch_size == "auto" and self.learning_rate == "adaptive":
+                grow = self._curvature
         else:
             self.eta0_ = float(self.eta0)
         average = int(self.average) if not isinstance(self.average, bool) else int(self.average)
@@ -256,7 +267,7 @@ class _BaseWarmStartSGD(BaseEstimator):
             max_iter=1 if partial else int(self.max_iter),
             tol=None if partial else self.tol, n_iter_no_change=int(self.n_iter_no_change),
             shuffle=self.shuffle, average=average, batch_size=self.batch_size_,
-            verbose=int(self.verbose))
+            verbose=int(self.verbose), grow_batch=grow)
         if not partial:
             state.t, state.eta = 1.0, None
             state.avg_coef = state.avg_intercept = None

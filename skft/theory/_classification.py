@@ -76,17 +76,20 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
     n, a = n.ravel(), a.ravel()
     rank = int(np.count_nonzero(lam))
     W = np.stack([mu * mu, mu * w0, w0 * w0], axis=1)
-    k, df1, g, r1, r2 = _solve_kappa(lam, n, a, weights=W)
+    k, s1, s2 = _solve_kappa(
+        lam, n, a, extra1=W, extra2=np.column_stack([lam * lam, W * lam[:, None]])
+    )
     t = np.empty(n.size)
     q = np.empty(n.size)
     pos = k > 0
     if np.any(pos):
         kp, np_, ap = k[pos], n[pos], a[pos]
-        denom = np_ * ap / kp + kp * g[pos]  # n - df2 (> 0, no cancellation)
-        df2 = df1[pos] - kp * g[pos]
-        big_a = kp * r1[pos, 0]  # L(mu, mu) = k mu'(Sigma + k)^-1 mu
-        c0 = kp * r1[pos, 1]  # L(mu, w0)
-        bq = kp[:, None] ** 2 * r2[pos] * (np_ / denom)[:, None]  # Bq(., .)
+        g, df2 = s2[pos, 0], s2[pos, 1]
+        r1, r2 = s1[pos, 1:], s2[pos, 2:]
+        denom = np_ * ap / kp + kp * g  # n - df2 (> 0, no cancellation)
+        big_a = kp * r1[:, 0]  # L(mu, mu) = k mu'(Sigma + k)^-1 mu
+        c0 = kp * r1[:, 1]  # L(mu, w0)
+        bq = kp[:, None] ** 2 * r2 * (np_ / denom)[:, None]  # Bq(., .)
         v1 = df2 / denom
         tt = (big_a + kp * c0) / (big_a + kp)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -175,7 +178,7 @@ def classification_error(covariance, mean, coef_init, n_samples, alpha=0.0):
     >>> err = classification_error(np.ones(d), mean, np.zeros(d), [100, 1000])
     >>> err.pretrained                                    # w0 = 0: a coin flip
     0.5
-    >>> err.finetuned[1]                                  # Phi(-sqrt(800 / 1200))
+    >>> float(err.finetuned[1])                           # Phi(-sqrt(800 / 1200))
     0.2071...
     """
     spec = Spectrum.from_covariance(covariance)

@@ -71,15 +71,15 @@ def _regression_risk(eigenvalues, delta_coords_sq, noise_var, n_samples, alpha=0
     shape = n.shape
     n, a = n.ravel(), a.ravel()
     rank = int(np.count_nonzero(lam))
-    k, df1, g, _, r2 = _solve_kappa(lam, n, a, weights=dsq[:, None])
+    k, s1, s2 = _solve_kappa(lam, n, a, extra2=np.column_stack([lam * lam, dsq * lam]))
     pos = k > 0
     bias = np.zeros(n.size)
     var = np.zeros(n.size)
     # k > 0: with h(k) = 0, n - df2 = n alpha / k + k g is a sum of positive terms.
     kp, np_ = k[pos], n[pos]
-    denom = np_ * a[pos] / kp + kp * g[pos]  # n - df2
-    df2 = df1[pos] - kp * g[pos]
-    bias[pos] = kp**2 * r2[pos, 0] * np_ / denom
+    g, df2, r2 = s2[pos, 0], s2[pos, 1], s2[pos, 2]
+    denom = np_ * a[pos] / kp + kp * g  # n - df2
+    bias[pos] = kp**2 * r2 * np_ / denom
     var[pos] = noise_var * df2 / denom
     # k = 0 (alpha = 0, n >= rank): least squares on the span of Sigma.
     ls = ~pos

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Spectrum", "effective_regularization"]
+from ._sums import _SpectralSums
 
-# Number of k values (and of eigenvalues) processed together by the O(d p) kernel.
-_BLOCK = 1 << 17
+__all__ = ["Spectrum", "effective_regularization"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,42 +183,6 @@ def _as_float_array(x, name):
     return arr
 
 
-def _sums(lam, k, weights=None):
-    """Spectral sums at each k > 0 (the O(d) kernel).
-
-    Returns ``df1 = sum l/(l+k)``, ``g = sum l/(l+k)^2`` and, if ``weights`` (d, m) is
-    given, ``r1 = sum w/(l+k)`` and ``r2 = sum w l/(l+k)^2`` of shape (p, m).
-    """
-    k = np.asarray(k, dtype=np.float64)
-    p = k.size
-    df1 = np.zeros(p)
-    g = np.zeros(p)
-    m = 0 if weights is None else weights.shape[1]
-    r1 = np.zeros((p, m))
-    r2 = np.zeros((p, m))
-    if p == 0:
-        return df1, g, r1, r2
-    step = max(1, _BLOCK // p)
-    buf_inv = np.empty((min(step, lam.size), p))
-    buf_a = np.empty_like(buf_inv)
-    for start in range(0, lam.size, step):
-        lc = lam[start : start + step, None]
-        inv = buf_inv[: lc.shape[0]]
-        a = buf_a[: lc.shape[0]]
-        np.add(lc, k, out=inv)
-        np.reciprocal(inv, out=inv)  # 1 / (l + k)
-        np.multiply(inv, lc, out=a)  # l / (l + k)
-        df1 += a.sum(axis=0)
-        if m:
-            wc = weights[start : start + step]
-            r1 += inv.T @ wc
-        np.multiply(a, inv, out=a)  # l / (l + k)^2
-        g += a.sum(axis=0)
-        if m:
-            r2 += a.T @ wc
-    return df1, g, r1, r2
-
-
 def _kappa_bounds(lam, n, alpha, rank, trace):
     """Bracket [lo, hi] of the positive root (see :func:`_solve_kappa`)."""
     hi = alpha + trace / n
@@ -231,7 +194,7 @@ def _kappa_bounds(lam, n, alpha, rank, trace):
     return lo, hi
 
 
-def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
+def _solve_kappa(lam, n, alpha, extra1=None, extra2=None, *, binned=None, rtol=1e-12, max_iter=200):
     """Effective regularisation ``k`` for 1-d arrays ``n``, ``alpha`` of equal length.
 
     Solves ``h(k) = 1 - alpha/k - df1(k)/n = 0``. ``h`` is strictly increasing and concave
@@ -240,31 +203,31 @@ def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
     in ``[max(alpha, lo0), alpha + tr(Sigma)/n]`` and found by Newton's method in ``log k``
     safeguarded by bisection, started from a grid of ``h`` shared by all points.
 
-    Returns ``k`` and the spectral sums of :func:`_sums` evaluated at ``k`` (zeros where
-    ``k = 0``): ``(k, df1, g, r1, r2)``.
+    Returns ``(k, S1, S2)``: ``S1[:, 0] = df1(k)``, ``S1[:, 1:] = sum extra1/(l + k)``,
+    ``S2[:, 0] = g(k) = sum l/(l + k)^2``, ``S2[:, 1:] = sum extra2/(l + k)^2``, evaluated at
+    the root (rows of zeros where ``k = 0``).
     """
     n = np.asarray(n, dtype=np.float64)
     alpha = np.asarray(alpha, dtype=np.float64)
     p = n.size
     rank = int(np.count_nonzero(lam))
     trace = float(lam.sum())
-    m = 0 if weights is None else weights.shape[1]
+    cols1 = lam[:, None] if extra1 is None else np.column_stack([lam, extra1])
+    cols2 = lam[:, None] if extra2 is None else np.column_stack([lam, extra2])
+    sums = _SpectralSums(lam, cols1, cols2, binned=binned)
     k = np.zeros(p)
-    df1 = np.zeros(p)
-    g = np.zeros(p)
-    r1 = np.zeros((p, m))
-    r2 = np.zeros((p, m))
-    active = ~((alpha == 0) & (n >= rank))
+    s1_out = np.zeros((p, cols1.shape[1]))
+    s2_out = np.zeros((p, cols2.shape[1]))
     if rank == 0:
         # Sigma = 0: df1 = 0, so k = alpha.
         k = alpha.copy()
         idx = np.flatnonzero(k > 0)
         if idx.size:
-            _, _, r1[idx], r2[idx] = _sums(lam, k[idx], weights)
-        return k, df1, g, r1, r2
-    idx = np.flatnonzero(active)
+            s1_out[idx], s2_out[idx] = sums(k[idx])
+        return k, s1_out, s2_out
+    idx = np.flatnonzero(~((alpha == 0) & (n >= rank)))
     if idx.size == 0:
-        return k, df1, g, r1, r2
+        return k, s1_out, s2_out
     na, aa = n[idx], alpha[idx]
     lo, hi = _kappa_bounds(lam, na, aa, rank, trace)
     lo = np.maximum(lo, np.finfo(np.float64).tiny * 1e10)
@@ -275,7 +238,7 @@ def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
     u = 0.5 * (ulo + uhi)
     if n_grid:
         grid = np.linspace(ulo.min(), uhi.max(), n_grid)
-        df1_grid = _sums(lam, np.exp(grid))[0]
+        df1_grid = sums(np.exp(grid))[0][:, 0]
         h_grid = 1.0 - aa[:, None] * np.exp(-grid)[None, :] - df1_grid[None, :] / na[:, None]
         j = np.clip((h_grid < 0).sum(axis=1), 1, n_grid - 1)
         rows = np.arange(idx.size)
@@ -286,11 +249,10 @@ def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
     todo = np.arange(idx.size)
     for _ in range(max_iter):
         kk = np.exp(u[todo])
-        s1, sg, sr1, sr2 = _sums(lam, kk, weights)
+        s1, s2 = sums(kk)
         nt, at = na[todo], aa[todo]
-        h = 1.0 - at / kk - s1 / nt
-        dh = at / kk + kk * sg / nt  # dh / d(log k) > 0
-        # keep the bracket
+        h = 1.0 - at / kk - s1[:, 0] / nt
+        dh = at / kk + kk * s2[:, 0] / nt  # dh / d(log k) > 0
         ulo[todo] = np.where(h < 0, u[todo], ulo[todo])
         uhi[todo] = np.where(h > 0, u[todo], uhi[todo])
         step = -h / dh
@@ -301,14 +263,14 @@ def _solve_kappa(lam, n, alpha, *, weights=None, rtol=1e-12, max_iter=200):
         # Points that are done keep the sums evaluated at their current k.
         sel = idx[todo[done]]
         k[sel] = kk[done]
-        df1[sel], g[sel], r1[sel], r2[sel] = s1[done], sg[done], sr1[done], sr2[done]
+        s1_out[sel], s2_out[sel] = s1[done], s2[done]
         u[todo] = np.where(done, u[todo], unew)
         todo = todo[~done]
         if todo.size == 0:
             break
     else:  # pragma: no cover - the bracket halves at worst, 200 halvings always suffice
         raise RuntimeError("effective regularisation did not converge.")
-    return k, df1, g, r1, r2
+    return k, s1_out, s2_out
 
 
 def _check_n_alpha(n_samples, alpha):

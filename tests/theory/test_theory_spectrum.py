@@ -150,3 +150,50 @@ def test_bad_covariance(cov, match):
 def test_bad_n_alpha(n, alpha, match):
     with pytest.raises(ValueError, match=match):
         effective_regularization(np.ones(5), n, alpha)
+
+
+@pytest.mark.parametrize("kind", ["powerlaw", "bilevel", "mixed"])
+def test_binned_sums_equal_direct_sums(kind):
+    """The binned route (large d) and the direct route agree to rounding."""
+    from skft.theory._sums import _SpectralSums
+
+    rng = np.random.default_rng(5)
+    d = 5000
+    if kind == "powerlaw":
+        lam = np.arange(1, d + 1.0) ** -2.0
+    elif kind == "bilevel":
+        lam = np.where(np.arange(d) < 500, 7.0, 0.3)
+    else:  # spread over 12 decades, with exact zeros
+        lam = np.concatenate([10 ** rng.uniform(-6, 6, d - 50), np.zeros(50)])
+    cols1 = np.column_stack([lam, rng.standard_normal(d)])
+    cols2 = np.column_stack([lam, lam**2, rng.standard_normal(d) ** 2 * lam])
+    k = np.geomspace(1e-10, 1e8, 40)
+    binned = _SpectralSums(lam, cols1, cols2, binned=True)
+    assert binned.binned and binned.center.size < d
+    for x, y in zip(binned(k), _SpectralSums(lam, cols1, cols2, binned=False)(k), strict=True):
+        # relative to the largest term of each column (signed numerators may cancel)
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-13 * np.abs(y).max())
+
+
+def test_binned_route_gives_same_risk_at_large_d():
+    from skft.theory import regression_risk
+    from skft.theory._sums import _MIN_BINNED
+
+    rng = np.random.default_rng(6)
+    d = _MIN_BINNED + 10
+    lam = np.arange(1, d + 1.0) ** -1.0
+    delta = rng.standard_normal(d) / np.sqrt(d)
+    n = np.array([0.1 * d, 0.9 * d, 2.0 * d])
+    big = regression_risk(lam, delta, 0.3, n, [[0.0], [0.1]])  # binned route
+    # brute-force evaluation of the formulas at the returned kappa
+    for i, a in enumerate([0.0, 0.1]):
+        for j, nn in enumerate(n):
+            k = big.kappa[i, j]
+            if k == 0:
+                continue
+            df1 = np.sum(lam / (lam + k))
+            df2 = np.sum(lam**2 / (lam + k) ** 2)
+            assert abs(k - a - k * df1 / nn) <= 1e-11 * k
+            bias = k**2 * np.sum(lam * delta**2 / (lam + k) ** 2) / (1 - df2 / nn)
+            var = 0.3 * df2 / (nn - df2)
+            assert big.finetuned[i, j] == pytest.approx(0.3 + bias + var, rel=1e-10)

@@ -1,5 +1,6 @@
 """Should I fine-tune? Estimates of the unknowns, leave-one-out checks and the advice."""
 
+from ._advice import ErrorEstimate, FinetuneAdvice, should_finetune
 from ._estimate import (
     ClassificationUnknowns,
     DegenerateEstimateWarning,
@@ -13,6 +14,8 @@ from ._spectrum import SpectrumEstimate, estimate_spectrum
 __all__ = [
     "ClassificationUnknowns",
     "DegenerateEstimateWarning",
+    "ErrorEstimate",
+    "FinetuneAdvice",
     "LeaveOneOut",
     "RegressionUnknowns",
     "SpectrumEstimate",
@@ -20,4 +23,5 @@ __all__ = [
     "estimate_regression_unknowns",
     "estimate_spectrum",
     "loo_residuals",
+    "should_finetune",
 ]

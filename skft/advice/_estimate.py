@@ -64,6 +64,12 @@ class RegressionUnknowns:
     assumptions : tuple of str
     fallbacks : tuple of str
         Fallbacks that were applied (empty when none).
+    moment_cov : ndarray of shape (2, 2)
+        Estimated covariance of ``(pretrained_error, noise_var)`` (jackknife, with the
+        U-statistic correction on the noise variance), for error propagation.
+    noise_var_moments : float
+        The method-of-moments noise variance (equal to ``noise_var`` unless the advice
+        calibrated it on the generalised cross-validation curve, see ``should_finetune``).
     """
 
     pretrained_error: float
@@ -76,6 +82,8 @@ class RegressionUnknowns:
     n_samples: int
     assumptions: tuple = ()
     fallbacks: tuple = field(default=())
+    moment_cov: np.ndarray = field(default=None, repr=False)
+    noise_var_moments: float | None = None
 
     def theory_inputs(self):
         """Covariance (diagonal) and ``delta`` in the eigenbasis, spread evenly.
@@ -100,6 +108,8 @@ class ClassificationUnknowns:
         Error rate of ``sign(X w0 + b0)`` on the target labels and its binomial standard error.
     mean_norm2 : float
         Debiased ``||mu||^2``.
+    mean_norm2_se : float
+        Its standard error (jackknife with the U-statistic correction).
     mean_dot_coef : float
         ``mu' w0``.
     coef_norm2 : float
@@ -114,6 +124,7 @@ class ClassificationUnknowns:
     pretrained_error: float
     pretrained_error_se: float
     mean_norm2: float
+    mean_norm2_se: float
     mean_dot_coef: float
     coef_norm2: float
     spectrum: SpectrumEstimate
@@ -248,12 +259,11 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
     (0.2, 0.1)
     """
     pretrained = float(np.mean(r**2))
+    pre_loo = (np.sum(r**2) - r**2) / (r.size - 1)
+    pre_se = _jackknife_se(pre_loo)
     if fit_intercept:
-        pre_se = _jackknife_se((np.sum(r**2) - r**2) / (r.size - 1))
         X = X - X.mean(axis=0)
         r = r - r.mean()
-    else:
-        pre_se = _jackknife_se((np.sum(r**2) - r**2) / (r.size - 1))
     n, d = X.shape
     mom = _GramMoments(X)
     t2, t2_loo = mom.offdiag(r)
@@ -271,6 +281,7 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
     noise = m1 - signal
     noise_loo = m1_loo - t2_loo * tr1_loo / np.where(tr2_loo > 0, tr2_loo, np.inf)
     noise_se = _jackknife_se(noise_loo)
+    jk_se = noise_se
     if np.isfinite(ratio):
         # The jackknife of a degree-2 U-statistic counts its degenerate part twice: its
         # variance is 4 z1/n + 4 z2/n^2 against the true 4 z1/n + 2 z2/n^2 (Hoeffding), which
@@ -298,6 +309,13 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         warnings.warn(msg, DegenerateEstimateWarning, stacklevel=3)
     shift_norm2 = signal * d / tr1 if tr1 > 0 else 0.0
     n_eff = n - 1 if fit_intercept else n
+    cov_jk = (n - 1) / n * np.cov(np.vstack([pre_loo, noise_loo]), bias=True)
+    corr = cov_jk[0, 1] / max(pre_se * jk_se, np.finfo(float).tiny)
+    moment_cov = np.array(
+        [[pre_se**2, corr * pre_se * noise_se], [corr * pre_se * noise_se, noise_se**2]]
+    )
+    if not np.all(np.isfinite(moment_cov)):
+        moment_cov = np.diag([pre_se**2, noise_se**2])
     return RegressionUnknowns(
         pretrained_error=pretrained,
         pretrained_error_se=pre_se,
@@ -309,6 +327,8 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         n_samples=n_eff,
         assumptions=assumptions,
         fallbacks=tuple(fallbacks),
+        moment_cov=moment_cov,
+        noise_var_moments=float(noise),
     )
 
 
@@ -362,7 +382,12 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
     pre = float(wrong.mean())
     pre_se = float(np.sqrt(max(pre * (1 - pre), 1.0 / n) / n))
     mom = _GramMoments(X)
-    mean_norm2, _ = mom.offdiag(y)
+    mean_norm2, m2_loo = mom.offdiag(y)
+    m2_se = _jackknife_se(m2_loo)
+    # remove the jackknife's double count of the degenerate part (see the regression case);
+    # for +-1 labels g(i, j) = y_i y_j x_i'x_j and mean g^2 = sum_{i != j} G_ij^2 / (n(n-1))
+    z2 = (np.sum(mom.row_gram_sq) - np.sum(mom.row_sq**2)) / (n * (n - 1)) - mean_norm2**2
+    m2_se = float(np.sqrt(max(m2_se**2 - 2.0 * max(z2, 0.0) / (n * (n - 1)), 0.25 * m2_se**2)))
     proj = X @ coef
     mean_dot = float(np.mean(y * proj))
     mu_hat = X.T @ y / n
@@ -392,6 +417,7 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
         pretrained_error=pre,
         pretrained_error_se=pre_se,
         mean_norm2=float(mean_norm2),
+        mean_norm2_se=m2_se,
         mean_dot_coef=mean_dot,
         coef_norm2=float(coef_norm2),
         spectrum=spectrum,

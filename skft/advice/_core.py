@@ -1,0 +1,234 @@
+"""Theory with estimated unknowns: predictions, uncertainty, intervals, LOO cross-check.
+
+One binary problem (a regression, or one two-class / one-vs-rest problem) at a time; the
+public :func:`~skft.should_finetune` assembles these into a :class:`FinetuneAdvice`.
+"""
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+from scipy.special import ndtri
+
+from ..theory import (
+    classification_finetune_helps_intervals,
+    classification_optimal_alpha,
+    finetune_helps_intervals,
+    optimal_alpha,
+)
+from ..theory._classification import _classification_error
+from ..theory._regression import _regression_risk
+from ._estimate import (
+    DegenerateEstimateWarning,
+    estimate_classification_unknowns,
+    estimate_regression_unknowns,
+)
+from ._loo import loo_residuals
+
+__all__ = ["regression_problem", "classification_problem"]
+
+
+def _z(confidence):
+    return float(ndtri(0.5 + confidence / 2.0))
+
+
+class _RegressionModel:
+    """``R_ft(n, alpha)`` as a function of the two estimated moments ``(m1, s2)``."""
+
+    def __init__(self, unknowns):
+        self.u = unknowns
+        self.ev = unknowns.spectrum.eigenvalues
+
+    def dsq(self, m1, s2):
+        signal = max(m1 - s2, 0.0)
+        return np.full(self.ev.size, signal / self.ev.sum())
+
+    def finetuned(self, n, alpha, m1=None, s2=None):
+        m1 = self.u.pretrained_error if m1 is None else m1
+        s2 = self.u.noise_var if s2 is None else s2
+        return _regression_risk(self.ev, self.dsq(m1, s2), max(s2, 0.0), n, alpha).finetuned
+
+    def finetuned_se(self, n, alpha):
+        """Delta method on ``(m1, s2)`` with their estimated covariance; also the gap's SE."""
+        m1, s2 = self.u.pretrained_error, self.u.noise_var
+        h1 = 1e-4 * max(m1, 1e-12)
+        base = self.finetuned(n, alpha)
+        g1 = (self.finetuned(n, alpha, m1 + h1, s2) - base) / h1
+        g2 = (self.finetuned(n, alpha, m1, s2 + h1) - base) / h1
+        cov = self.u.moment_cov
+        grad_ft = np.array([g1, g2])
+        grad_gap = np.array([g1 - 1.0, g2])
+        se_ft = float(np.sqrt(max(grad_ft @ cov @ grad_ft, 0.0)))
+        se_gap = float(np.sqrt(max(grad_gap @ cov @ grad_gap, 0.0)))
+        return se_ft, se_gap
+
+
+def calibrate_noise(unk, X, r, fit_intercept, alpha):
+    """Noise variance that makes the theory reproduce the GCV curve at the observed n.
+
+    With the pretrained error ``m1`` held fixed, the predicted fine-tuned risk is affine in
+    the noise variance: ``R(a; s2) = A(a) + s2 B(a)`` (the signal ``m1 - s2`` spread as
+    assumed). GCV is a consistent, assumption-free estimate of the fine-tuned risk at the
+    observed n (Patil et al. 2021, valid down to ``alpha = 0``), so ``s2`` is fitted by
+    weighted least squares ``min sum_a (GCV(a) - A(a) - s2 B(a))^2 / GCV(a)^2`` over a
+    logarithmic grid of ``alpha`` (``tr(Sigma)/d`` times 1e-2 .. 10, plus the ``alpha``
+    asked for when positive) and clipped to ``[0, m1]``. This absorbs what the spread
+    assumption gets wrong at the observed n (the theory then agrees with the empirical
+    check there) and is much less noisy than the method of moments when ``d >> n``.
+
+    Returns the updated unknowns and the GCV curve ``(alphas, gcv)``.
+    """
+    ev = unk.spectrum.eigenvalues
+    n_eff, m1 = unk.n_samples, unk.pretrained_error
+    grid = (ev.sum() / ev.size) * np.logspace(-2, 1, 16)
+    if alpha > 0:
+        grid = np.unique(np.r_[grid, alpha])
+    gcv = loo_residuals(X, r, grid, fit_intercept=fit_intercept).gcv
+    model = _RegressionModel(unk)
+    A = model.finetuned(n_eff, grid, m1, 0.0)
+    B = (model.finetuned(n_eff, grid, m1, m1) - A) / m1
+    w = 1.0 / gcv**2
+    denom = np.sum(w * B * B)
+    if not (np.all(np.isfinite(gcv)) and denom > 0):
+        return unk
+    s2 = float(np.clip(np.sum(w * B * (gcv - A)) / denom, 0.0, m1))
+    d = ev.size
+    note = (
+        "noise variance calibrated on the GCV curve at the observed n "
+        f"({s2:.4g}; method of moments gave {unk.noise_var_moments:.4g})"
+    )
+    return replace(
+        unk,
+        fallbacks=(),  # the moment fallbacks no longer apply: s2 comes from the GCV fit
+        noise_var=s2,
+        shift_signal=m1 - s2,
+        shift_norm2=(m1 - s2) * d / ev.sum(),
+        assumptions=unk.assumptions + (note,),
+    )
+
+
+def regression_problem(
+    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+):
+    """All the numbers of the advice for one regression problem (a dict)."""
+    r = y - X @ coef - intercept
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateEstimateWarning)
+        raw = estimate_regression_unknowns(
+            X, r, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled
+        )
+    unk = calibrate_noise(raw, X, r, fit_intercept, alpha)
+    if unk is raw:  # not calibrated: the moment fallbacks stand, say so
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=3)
+    model = _RegressionModel(unk)
+    n_eff = unk.n_samples
+    shift = 1 if fit_intercept else 0
+    ft = float(model.finetuned(n_eff, alpha))
+    pre, se_pre = unk.pretrained_error, unk.pretrained_error_se
+    loo = _loo(X, r, alpha, fit_intercept)
+    se_ft, se_gap = _paired_se(loo, r, fit_intercept, model, n_eff, alpha)
+    ev = model.ev
+    delta = np.sqrt(model.dsq(pre, unk.noise_var))
+    s2 = max(unk.noise_var, 0.0)
+    best = optimal_alpha(ev, delta, s2, n_eff)
+    helps = finetune_helps_intervals(ev, delta, s2, alpha, n_max=20 * max(ev.size, n_eff))
+    return dict(
+        pretrained=(pre, se_pre),
+        finetuned=(ft, se_ft),
+        gap_se=se_gap,
+        recommended_alpha=float(best.alpha),
+        recommended_error=float(best.error),
+        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps.intervals),
+        unknowns=unk,
+        loo=None if loo is None else float(loo.mse),
+        gcv=None if loo is None else float(loo.gcv),
+        curve=np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
+        curve_best=_best_curve(model.finetuned, curve_n - shift, best.alpha),
+        z=_z(confidence),
+    )
+
+
+def _paired_se(loo, r, fit_intercept, model, n_eff, alpha):
+    """Standard errors of the fine-tuned error and of the gap at the observed n.
+
+    From the leave-one-out losses: ``std(e_i^2)/sqrt(n)`` and the paired
+    ``std(e_i^2 - r_i^2)/sqrt(n)`` (the usual cross-validation standard error, which ignores
+    the weak dependence between the ``e_i``); when the LOO is undefined, the delta method on
+    the method-of-moments estimates.
+    """
+    if loo is None:
+        return model.finetuned_se(n_eff, alpha)
+    e2 = loo.residuals**2
+    rr = r - r.mean() if fit_intercept else r
+    n = e2.size
+    return float(np.std(e2, ddof=1) / np.sqrt(n)), float(np.std(e2 - rr**2, ddof=1) / np.sqrt(n))
+
+
+def _best_curve(fn, n, best_alpha):
+    if not np.isfinite(best_alpha):
+        return None
+    return np.asarray(fn(np.maximum(n, 0.5), best_alpha), dtype=float)
+
+
+def _loo(X, r, alpha, fit_intercept):
+    try:
+        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
+    except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
+        return None
+
+
+def classification_problem(
+    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+):
+    """All the numbers of the advice for one two-class problem with labels -1/+1."""
+    Xc = X - X.mean(axis=0) if fit_intercept else X
+    XU = None if X_unlabeled is None else X_unlabeled
+    unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=XU)
+    # the measured pretrained error uses the real intercept on the raw features
+    margin = X @ coef + intercept
+    pre = float(np.mean(np.where(margin > 0, 1.0, -1.0) != y_pm))
+    n = X.shape[0]
+    se_pre = float(np.sqrt(max(pre * (1 - pre), 1.0 / n) / n))
+    ev, mu, w = unk.theory_inputs()
+
+    def fine(nn, aa, m2=None):
+        if m2 is None:
+            m, ww = mu, w
+        else:
+            m = mu * np.sqrt(m2 / unk.mean_norm2)
+            # keep mu'w0 fixed: the part of w0 along mu shrinks as mu grows
+            along = unk.mean_dot_coef / m2
+            rest = w - (unk.mean_dot_coef / unk.mean_norm2) * mu
+            ww = along * m + rest
+        return _classification_error(ev, m, ww, nn, aa).finetuned
+
+    shift = 1 if fit_intercept else 0
+    n_eff = n - shift
+    ft = float(fine(n_eff, alpha))
+    h = max(unk.mean_norm2_se, 1e-6 * unk.mean_norm2)
+    lo_m2 = max(unk.mean_norm2 - h, 0.5 * unk.mean_norm2)
+    slope = (float(fine(n_eff, alpha, unk.mean_norm2 + h)) - float(fine(n_eff, alpha, lo_m2))) / (
+        unk.mean_norm2 + h - lo_m2
+    )
+    se_ft = abs(slope) * unk.mean_norm2_se
+    se_gap = float(np.hypot(se_ft, se_pre))
+    best = classification_optimal_alpha(ev, mu, w, n_eff)
+    helps = classification_finetune_helps_intervals(
+        ev, mu, w, alpha, n_max=20 * max(ev.size, n_eff)
+    )
+    loo = _loo(X, y_pm - X @ coef - intercept, alpha, fit_intercept)
+    return dict(
+        pretrained=(pre, se_pre),
+        finetuned=(ft, se_ft),
+        gap_se=se_gap,
+        recommended_alpha=float(best.alpha),
+        recommended_error=float(best.error),
+        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps.intervals),
+        unknowns=unk,
+        loo=None if loo is None else float(loo.error_rate(y_pm)),
+        gcv=None,
+        curve=np.asarray(fine(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
+        curve_best=_best_curve(fine, curve_n - shift, best.alpha),
+        z=_z(confidence),
+    )

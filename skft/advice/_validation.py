@@ -1,0 +1,150 @@
+"""Input checks for :func:`should_finetune`: clear errors that name the parameter."""
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+__all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels"]
+
+
+def check_features(X, name, n_features=None, min_samples=3):
+    """2-d finite float array (a copy is never made unless needed; never modified)."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(X).__name__}.") from exc
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
+    if arr.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} must have at least {min_samples} samples (rows), got {arr.shape[0]}."
+        )
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column).")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features but X has {n_features}; they must match."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf.")
+    return arr
+
+
+def resolve_coef_init(coef_init, intercept_init, n_features):
+    """Coefficients ``(n_targets, d)``, intercepts ``(n_targets,)``, classes or None.
+
+    ``coef_init`` may be an array or a fitted linear estimator (duck typing: ``coef_`` and
+    optional ``intercept_``, ``classes_``). An explicit ``intercept_init`` wins over the
+    estimator's ``intercept_``.
+    """
+    classes = None
+    if hasattr(coef_init, "coef_"):
+        est = coef_init
+        coef = est.coef_
+        if intercept_init is None:
+            intercept_init = getattr(est, "intercept_", None)
+        classes = getattr(est, "classes_", None)
+    elif hasattr(coef_init, "fit") or hasattr(coef_init, "predict"):
+        raise ValueError(
+            "coef_init looks like an estimator but has no coef_: fit it first, or pass an "
+            "array of coefficients."
+        )
+    else:
+        coef = coef_init
+    try:
+        coef = np.asarray(coef, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("coef_init must be numeric coefficients or a fitted estimator.") from exc
+    if coef.ndim == 1:
+        coef = coef[None, :]
+    if coef.ndim != 2 or coef.shape[1] != n_features:
+        raise ValueError(
+            f"coef_init must have shape ({n_features},) or (n_classes, {n_features}) to match X, "
+            f"got {np.shape(coef)}."
+        )
+    if not np.all(np.isfinite(coef)):
+        raise ValueError("coef_init contains NaN or inf.")
+    if intercept_init is None:
+        intercept = np.zeros(coef.shape[0])
+    else:
+        try:
+            intercept = np.atleast_1d(np.asarray(intercept_init, dtype=np.float64)).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ValueError("intercept_init must be numeric.") from exc
+        if intercept.size == 1:
+            intercept = np.full(coef.shape[0], intercept[0])
+        if intercept.size != coef.shape[0] or not np.all(np.isfinite(intercept)):
+            raise ValueError(
+                f"intercept_init must be finite with {coef.shape[0]} value(s), got "
+                f"{np.shape(intercept_init)}."
+            )
+    if classes is not None:
+        classes = np.asarray(classes)
+    return coef, intercept, classes
+
+
+def resolve_task_and_labels(task, y, n_samples, coef, classes):
+    """Decide the task and return ``(task, y_float_or_labels, classes)``.
+
+    ``task="auto"``: classification when ``coef_init`` is a classifier (has ``classes_``) or
+    has several rows, or when ``y`` is binary; regression when ``y`` is continuous.
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(f"y must have shape ({n_samples},) to match X, got {y.shape}.")
+    if task not in ("auto", "regression", "classification"):
+        raise ValueError(f"task must be 'auto', 'regression' or 'classification', got {task!r}.")
+    if task == "auto":
+        if classes is not None or coef.shape[0] > 1:
+            task = "classification"
+        else:
+            kind = type_of_target(y)
+            if kind == "binary":
+                task = "classification"
+            elif kind in ("continuous", "multiclass") and coef.shape[0] == 1:
+                task = "regression" if kind == "continuous" or y.dtype.kind in "fiu" else None
+            else:
+                task = None
+            if task is None:
+                raise ValueError(
+                    f"cannot tell the task from y (type {kind!r}); pass task='regression' "
+                    "or task='classification'."
+                )
+    if task == "regression":
+        if coef.shape[0] != 1:
+            raise ValueError("regression needs a single vector coef_init of shape (n_features,).")
+        try:
+            yf = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("y must be numeric for regression.") from exc
+        if not np.all(np.isfinite(yf)):
+            raise ValueError("y contains NaN or inf.")
+        if np.ptp(yf) == 0:
+            raise ValueError("y is constant: there is nothing to fine-tune on.")
+        return task, yf, None
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf.")
+    present = np.unique(y)
+    if classes is None:
+        classes = present
+        expected = 2 if coef.shape[0] == 1 else coef.shape[0]
+        if classes.size != expected:
+            raise ValueError(
+                f"y has {classes.size} classes but coef_init has {coef.shape[0]} row(s) "
+                f"(expects {expected} classes); pass a fitted classifier with classes_ to fix "
+                "the label order."
+            )
+    else:
+        unknown = np.setdiff1d(present, classes)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not among the classes of "
+                f"coef_init {classes.tolist()}."
+            )
+        expected_rows = 1 if classes.size == 2 else classes.size
+        if coef.shape[0] != expected_rows:
+            raise ValueError(f"coef_init has {coef.shape[0]} row(s) but {classes.size} classes.")
+    if present.size < 2:
+        raise ValueError("y has a single class: there is nothing to fine-tune on.")
+    return "classification", y, classes

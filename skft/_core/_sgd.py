@@ -138,13 +138,14 @@ def auto_batch_size(n_samples, n_features, cache_bytes=2**20):
 
 
 def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercept=True,
-                    need_lambda=True, random_state=None, max_rows=2048):
+                    need_lambda=True, random_state=None, max_rows=2048, shift=None):
     """Curvature constants ``(c beta, c lambda)`` of the data term, for step sizes.
 
     ``beta = max_i s_i ||x~_i||^2`` is the largest per-sample curvature, ``lambda`` the top
     eigenvalue of ``X~' S X~ / n`` (``x~ = (x, 1)`` with an intercept, weights of mean one) and
     ``c`` the loss curvature bound. ``lambda`` comes from Lanczos on at most ``max_rows`` random
     rows (fewer rows over-estimate it, the safe side); it is 0 when ``need_lambda`` is False.
+    With ``shift`` (and an intercept) the rows are ``x - shift``, as in :func:`sgd_run`.
 
     Examples
     --------
@@ -156,7 +157,10 @@ def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercep
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     s = s * (n / s.sum())
     c = get_loss(loss).curvature
+    mu = shift if (shift is not None and fit_intercept) else None
     norms = _row_norms_sq(X) + (1.0 if fit_intercept else 0.0)
+    if mu is not None:
+        norms = norms - 2.0 * np.asarray(X @ mu).ravel() + float(mu @ mu)
     beta = float(np.max(s * norms))
     if not need_lambda:
         return c * beta, 0.0
@@ -167,6 +171,8 @@ def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercep
     p = d + (1 if fit_intercept else 0)
     if p <= 64:  # small: the exact top eigenvalue of the p x p matrix
         A = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs)
+        if mu is not None:
+            A = A - mu[None, :]
         if fit_intercept:
             A = np.hstack([A, np.ones((m, 1))])
         lam = float(np.linalg.eigvalsh(A.T @ (A * ss[:, None]) / m)[-1])
@@ -174,9 +180,14 @@ def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercep
 
     def matvec(v):
         v = np.ravel(v)
-        u = ss * (Xs @ v[:d] + (v[d] if fit_intercept else 0.0))
+        u = Xs @ v[:d] + (v[d] if fit_intercept else 0.0)
+        if mu is not None:
+            u = u - mu @ v[:d]
+        u = ss * u
         out = np.empty(p)
         out[:d] = Xs.T @ u
+        if mu is not None:
+            out[:d] -= mu * u.sum()
         if fit_intercept:
             out[d] = u.sum()
         return out / m
@@ -261,7 +272,8 @@ def _objective(loss, X, Y, s, W, b):
     return float((vals * s[:, None]).sum() / s.sum())
 
 
-def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=None):
+def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=None,
+            shift=None):
     """Run epochs of minibatch SGD in place on ``state``; see the module docstring.
 
     Parameters
@@ -278,6 +290,13 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
         Source of the shuffles.
     validation : tuple (X_val, Y_val, s_val) or None
         If given, the stall test uses this held-out loss (early stopping).
+    shift : ndarray of shape (n_features,) or None
+        Run in the centred parametrisation ``p = (x - shift)' w + c`` (``c = b + shift' w``,
+        the intercept coordinate being ``c``); ``state`` is converted in and out, so callers see
+        ``b``. Only the trajectory changes: with ``alpha > 0`` the minimiser is the same, and
+        the direction trading ``b`` against ``w`` (curvature ~ ``alpha`` when
+        ``n_samples < n_features``) becomes well conditioned. Not for ``alpha = 0``, whose
+        limit depends on the parametrisation. Ignored without intercept.
 
     Returns
     -------
@@ -316,6 +335,27 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     eta0 = float(cfg.eta0)
     if state.eta is None:
         state.eta = eta0
+    mu = shift if (shift is not None and cfg.fit_intercept) else None
+    if mu is not None:
+        _shift_state(state, mu, +1.0)
+    try:
+        return _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf,
+                       dense, alpha, eta0)
+    finally:
+        if mu is not None:
+            _shift_state(state, mu, -1.0)
+
+
+def _shift_state(state, mu, sign):
+    """``c = b + mu' w`` (sign +1) or back (sign -1), for the iterate and the average."""
+    state.intercept += sign * (mu @ state.coef)
+    if state.n_avg > 0:
+        state.avg_intercept += sign * (mu @ state.avg_coef)
+
+
+def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf, dense,
+            alpha, eta0):
+    n, d = X.shape
     W, b = state.coef, state.intercept
     best = np.inf
     no_improve = 0
@@ -335,7 +375,7 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
                 else:
                     Xb = X[idx]
                 P = Xb @ W
-                P += b
+                P += b if mu is None else b - mu @ W
                 Yb = Y[idx]
                 G = loss.derivative(P, Yb)
                 if cfg.tol is not None:
@@ -345,6 +385,8 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
                     G = G * s[idx, None]
                 eta = _step_size(cfg, state, eta0, B)
                 gW = Xb.T @ G
+                if mu is not None:
+                    gW -= np.outer(mu, G.sum(axis=0))
                 gW *= eta / m
                 if alpha > 0:
                     W *= 1.0 - eta * alpha
@@ -371,7 +413,8 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
         out_W, out_b = state.output()
         if validation is not None:
             Xv, Yv, sv = validation
-            score = _objective(loss, Xv, Yv, sv, out_W, out_b)
+            score = _objective(loss, Xv, Yv, sv, out_W,
+                               out_b if mu is None else out_b - mu @ out_W)
         else:
             score = epoch_loss / (n if not weighted else s.sum())
             if alpha > 0:

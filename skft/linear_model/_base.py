@@ -247,12 +247,17 @@ class _BaseWarmStartSGD(BaseEstimator):
         if first_call or not hasattr(self, "batch_size_"):
             self.batch_size_ = (auto_batch_size(*Xt.shape) if self.batch_size == "auto"
                                 else int(min(self.batch_size, Xt.shape[0])))
+        # alpha > 0: SGD in the centred parametrisation (same minimiser, better conditioned)
+        shift = None
+        if self.alpha > 0 and self.fit_intercept and not partial:
+            wts = np.ones(Xt.shape[0]) if swt is None else swt
+            shift = np.asarray(Xt.T @ wts).ravel() / wts.sum()
         grow = None
         if self.eta0 == "auto":
             if first_call or not hasattr(self, "eta0_"):
                 stats = curvature_stats(
                     Xt, swt, loss=self.loss, fit_intercept=self.fit_intercept,
-                    random_state=rng.randint(np.iinfo(np.int32).max))
+                    random_state=rng.randint(np.iinfo(np.int32).max), shift=shift)
                 self.eta0_ = step_from_stats(*stats, self.batch_size_, float(self.alpha))
                 self._curvature = stats
             if self.batch_size == "auto" and self.learning_rate == "adaptive":
@@ -273,7 +278,7 @@ class _BaseWarmStartSGD(BaseEstimator):
             state.avg_coef = state.avg_intercept = None
             state.n_avg = 0
         n_iter, converged = sgd_run(Xt, Yt, swt, W0.T, state, config=config, rng=rng,
-                                    validation=validation)
+                                    validation=validation, shift=shift)
         if not partial and self.tol is not None and not converged:
             warnings.warn(
                 f"Maximum number of iteration reached before convergence ({n_iter} epochs). "

@@ -119,7 +119,8 @@ def _helps_intervals(finetuned, pretrained, rank, alpha, n_max, n_grid):
     roots = _sign_change_roots(gain, grid, values)
     # the peak n = rank (alpha = 0) is a sign change of its own
     peak = alpha == 0 and 0 < rank < n_max
-    if peak:
+    if peak and finetuned(np.array([float(rank)]))[0] >= pretrained:
+        # the peak hurts (R_ft = inf there unless noise_var = 0): a sign change of its own
         below = grid < rank
         if values[below][-1] < 0:
             roots.append(float(rank))
@@ -412,7 +413,7 @@ def isotropic_threshold(n_features, excess_risk, noise_var):
     -------
     HelpIntervals
         ``((0, d (1 - s2/e)), (d (1 + s2/e), inf))``, the first omitted when
-        ``s2 >= e``; empty when ``e = 0``.
+        ``s2 >= e``; empty when ``e = 0``; ``((0, inf),)`` when ``s2 = 0``.
 
     Examples
     --------
@@ -431,6 +432,8 @@ def isotropic_threshold(n_features, excess_risk, noise_var):
     if e == 0:
         return HelpIntervals((), pre, np.inf)
     ratio = s2 / e
+    if ratio == 0:  # noiseless: no interpolation peak, fine-tuning always helps
+        return HelpIntervals(((0.0, np.inf),), pre, np.inf)
     out = []
     if ratio < 1:
         out.append((0.0, d * (1 - ratio)))

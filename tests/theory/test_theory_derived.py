@@ -28,7 +28,7 @@ def test_isotropic_intervals_match_closed_form(s2):
 
 
 def test_isotropic_threshold_cases():
-    assert isotropic_threshold(100, 1.0, 0.0).intervals == ((0.0, 100.0), (100.0, np.inf))
+    assert isotropic_threshold(100, 1.0, 0.0).intervals == ((0.0, np.inf),)
     assert isotropic_threshold(100, 1.0, 2.0).intervals == ((300.0, np.inf),)
     assert isotropic_threshold(100, 0.0, 1.0).intervals == ()
     with pytest.raises(ValueError, match="excess_risk"):
@@ -86,3 +86,17 @@ def test_bad_input_derived():
         finetune_helps_intervals(np.ones(5), np.ones(5), 1.0, -1.0)
     with pytest.raises(ValueError, match="n_max"):
         finetune_helps_intervals(np.ones(5), np.ones(5), 1.0, n_max=-3)
+
+
+def test_edge_cases_of_the_peak():
+    d = 100
+    # noiseless: the fine-tuned risk is 0 at n = d, no peak, helps everywhere
+    found = finetune_helps_intervals(np.ones(d), np.ones(d) / 10, 0.0)
+    assert found.intervals == isotropic_threshold(d, 1.0, 0.0).intervals
+    # a pretrained classifier worse than a coin flip: the peak (error 1/2) still helps
+    mean = np.ones(d) / 20
+    assert classification_finetune_helps_intervals(np.ones(d), mean, -mean).intervals == (
+        (0.0, np.inf),
+    )
+    # the Bayes-optimal direction as a start: fine-tuning never helps
+    assert classification_finetune_helps_intervals(np.ones(d), mean, mean).intervals == ()

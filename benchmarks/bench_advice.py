@@ -170,7 +170,7 @@ def timing():
     w = rng.standard_normal(d) / np.sqrt(d)
     y = X @ w + 0.5 * rng.standard_normal(n)
     w0 = w + rng.standard_normal(d) / np.sqrt(d)
-    should_finetune(w0, X[:50, :200], y[:50], fit_intercept=False)  # warm up imports
+    should_finetune(w0[:200], X[:50, :200], y[:50], fit_intercept=False)  # warm up imports
     t = time.perf_counter()
     should_finetune(w0, X, y)
     t1 = time.perf_counter() - t

@@ -107,10 +107,8 @@ def calibrate_noise(unk, X, r, fit_intercept, alpha):
     )
 
 
-def regression_problem(
-    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
-):
-    """All the numbers of the advice for one regression problem (a dict)."""
+def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled):
+    """Estimated unknowns (noise calibrated on GCV), the risk model and the residuals."""
     r = y - X @ coef - intercept
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DegenerateEstimateWarning)
@@ -120,8 +118,17 @@ def regression_problem(
     unk = calibrate_noise(raw, X, r, fit_intercept, alpha)
     if unk is raw:  # not calibrated: the moment fallbacks stand, say so
         for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=3)
-    model = _RegressionModel(unk)
+            warnings.warn(w.message, w.category, stacklevel=4)
+    return unk, _RegressionModel(unk), r
+
+
+def regression_problem(
+    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+):
+    """All the numbers of the advice for one regression problem (a dict)."""
+    unk, model, r = fit_regression_model(
+        X, y, coef, intercept, alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled
+    )
     n_eff = unk.n_samples
     shift = 1 if fit_intercept else 0
     ft = float(model.finetuned(n_eff, alpha))
@@ -178,10 +185,8 @@ def _loo(X, r, alpha, fit_intercept):
         return None
 
 
-def classification_problem(
-    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
-):
-    """All the numbers of the advice for one two-class problem with labels -1/+1."""
+def fit_classification_model(X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled):
+    """Estimated unknowns, measured pretrained error and SE, and ``fine(n, alpha, m2=None)``."""
     Xc = X - X.mean(axis=0) if fit_intercept else X
     XU = None if X_unlabeled is None else X_unlabeled
     unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=XU)
@@ -203,6 +208,18 @@ def classification_problem(
             ww = along * m + rest
         return _classification_error(ev, m, ww, nn, aa).finetuned
 
+    return unk, pre, se_pre, fine
+
+
+def classification_problem(
+    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+):
+    """All the numbers of the advice for one two-class problem with labels -1/+1."""
+    unk, pre, se_pre, fine = fit_classification_model(
+        X, y_pm, coef, intercept, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled
+    )
+    ev, mu, w = unk.theory_inputs()
+    n = X.shape[0]
     shift = 1 if fit_intercept else 0
     n_eff = n - shift
     ft = float(fine(n_eff, alpha))

@@ -173,7 +173,7 @@ class _GramMoments:
         else:
             self.gram = None
             cov = X.T @ X
-            self.row_gram_sq = np.einsum("ij,jk,ik->i", X, cov, X)
+            self.row_gram_sq = np.einsum("ij,ij->i", X @ cov, X)
 
     def apply(self, v):
         """``G v`` with ``G = X X'`` (never formed when n > d)."""

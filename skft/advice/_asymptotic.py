@@ -1,0 +1,134 @@
+"""Predicted test errors from the user's data, for ``predict_asymptotic_error``."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._core import fit_classification_model, fit_regression_model
+from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
+
+__all__ = ["EstimatedAsymptoticError", "estimate_asymptotic_error"]
+
+
+@dataclass(frozen=True)
+class EstimatedAsymptoticError:
+    """Test errors predicted by the theory with unknowns estimated from data.
+
+    Attributes
+    ----------
+    pretrained : float or ndarray of shape (n_classes,)
+        Measured error of the pretrained model on the data (MSE, or misclassification rate;
+        one-vs-rest rates per class for multiclass).
+    finetuned : float or ndarray
+        Predicted error of the fine-tuned model, of shape ``broadcast(n_samples, alpha)``
+        (with a leading ``n_classes`` axis for multiclass).
+    n_samples, alpha : ndarray
+        The broadcast inputs.
+    task : str
+    unknowns : object or tuple
+        The estimated unknowns (see :func:`estimate_regression_unknowns`).
+    """
+
+    pretrained: object
+    finetuned: object
+    n_samples: np.ndarray
+    alpha: np.ndarray
+    task: str
+    unknowns: object
+
+
+def estimate_asymptotic_error(
+    coef_init,
+    intercept_init,
+    X,
+    y,
+    alpha=0.0,
+    n_samples=None,
+    task="auto",
+    *,
+    X_unlabeled=None,
+    fit_intercept=True,
+):
+    """Predicted test error of the fine-tuned model at other ``n`` and ``alpha``, from data.
+
+    The unknowns are estimated exactly as in :func:`should_finetune` (regression: spectrum,
+    method of moments, noise variance calibrated on the GCV curve of ``(X, y)``;
+    classification: debiased class mean and spread assumption), then the exact asymptotic
+    formulas of :mod:`skft.theory` are evaluated at ``n_samples`` and ``alpha``. With
+    ``fit_intercept`` one sample goes to the intercept (the theory is evaluated at
+    ``n - 1`` on centred features). Meant for the estimators' ``predict_asymptotic_error``.
+
+    Parameters
+    ----------
+    coef_init : array-like of shape (n_features,) or (n_classes, n_features), or estimator
+        Pretrained coefficients (or a fitted linear estimator).
+    intercept_init : float, array-like or None
+        Pretrained intercept(s).
+    X : array-like of shape (n_samples, n_features)
+        Labelled target data the unknowns are estimated from.
+    y : array-like of shape (n_samples,)
+    alpha : float or array-like, default=0.0
+        Pull toward the start; broadcast with ``n_samples``.
+    n_samples : float or array-like, default=None
+        Sample sizes to predict at (default: ``len(X)``).
+    task : {"auto", "regression", "classification"}, default="auto"
+    X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    EstimatedAsymptoticError
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_asymptotic_error
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((150, 300))
+    >>> y = X @ (rng.standard_normal(300) / np.sqrt(300)) + 0.3 * rng.standard_normal(150)
+    >>> est = estimate_asymptotic_error(np.zeros(300), 0.0, X, y, n_samples=[50, 150, 600])
+    >>> est.finetuned.shape
+    (3,)
+    >>> bool(est.finetuned[2] < est.finetuned[0] < est.pretrained)
+    True
+    """
+    X = check_features(X, "X")
+    n, d = X.shape
+    if X_unlabeled is not None:
+        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1)
+    nn = np.asarray(n if n_samples is None else n_samples, dtype=np.float64)
+    aa = np.asarray(alpha, dtype=np.float64)
+    if not np.all(np.isfinite(nn)) or np.any(nn <= 1):
+        raise ValueError("n_samples must be finite and > 1.")
+    if not np.all(np.isfinite(aa)) or np.any(aa < 0):
+        raise ValueError("alpha must be finite and >= 0.")
+    nn, aa = np.broadcast_arrays(nn, aa)
+    a_fit = float(np.ravel(aa)[0]) if aa.size == 1 else 0.0
+    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d)
+    task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
+    shift = 1.0 if fit_intercept else 0.0
+    n_eff = np.maximum(nn - shift, 0.5)
+    opts = dict(fit_intercept=bool(fit_intercept), X_unlabeled=X_unlabeled)
+
+    def squeeze(v):
+        v = np.asarray(v, dtype=float)
+        return float(v) if v.ndim == 0 else v
+
+    if task == "regression":
+        unk, model, _ = fit_regression_model(X, y, coef[0], intercept[0], alpha=a_fit, **opts)
+        return EstimatedAsymptoticError(
+            unk.pretrained_error, squeeze(model.finetuned(n_eff, aa)), nn, aa, task, unk
+        )
+    if coef.shape[0] == 1:
+        targets = [(np.where(y == classes[1], 1.0, -1.0), 0)]
+    else:
+        targets = [(np.where(y == c, 1.0, -1.0), k) for k, c in enumerate(classes)]
+    pres, fines, unks = [], [], []
+    for y_pm, k in targets:
+        unk, pre, _, fine = fit_classification_model(X, y_pm, coef[k], intercept[k], **opts)
+        pres.append(pre)
+        fines.append(np.asarray(fine(n_eff, aa), dtype=float))
+        unks.append(unk)
+    if len(targets) == 1:
+        return EstimatedAsymptoticError(pres[0], squeeze(fines[0]), nn, aa, task, unks[0])
+    return EstimatedAsymptoticError(np.array(pres), np.stack(fines), nn, aa, task, tuple(unks))

@@ -1,0 +1,240 @@
+"""should_finetune: input handling, outputs, and decisions against known truth."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from skft.advice import (
+    DegenerateEstimateWarning,
+    FinetuneAdvice,
+    estimate_asymptotic_error,
+    should_finetune,
+)
+from skft.datasets import exact_test_error, make_transfer_classification, make_transfer_regression
+from skft.theory import regression_risk
+
+
+def _ft(X, y, w0, alpha=0.0):
+    n, d = X.shape
+    r = y - X @ w0
+    if n <= d:
+        return w0 + X.T @ np.linalg.solve(X @ X.T + n * alpha * np.eye(n), r)
+    return w0 + np.linalg.solve(X.T @ X + n * alpha * np.eye(d), X.T @ r)
+
+
+@pytest.fixture
+def reg_data():
+    X, y, truth = make_transfer_regression(80, 200, shift=1.5, noise=0.5, random_state=0)
+    return X, y, truth
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_input_messages(reg_data):
+    X, y, truth = reg_data
+    w0 = truth.coef_init
+    with pytest.raises(ValueError, match="y is constant"):
+        should_finetune(w0, X, np.full(80, 3.0), task="regression")
+    with pytest.raises(ValueError, match="X must have at least 3 samples"):
+        should_finetune(w0, X[:2], y[:2])
+    with pytest.raises(ValueError, match="X_unlabeled has 199 features"):
+        should_finetune(w0, X, y, X_unlabeled=X[:, :199])
+    bad = X.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        should_finetune(w0, bad, y)
+    yb = y.copy()
+    yb[0] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        should_finetune(w0, X, yb, task="regression")
+    with pytest.raises(ValueError, match="X_unlabeled contains NaN or inf"):
+        should_finetune(w0, X, y, X_unlabeled=bad)
+    with pytest.raises(ValueError, match="coef_init must have shape"):
+        should_finetune(w0[:-1], X, y)
+    with pytest.raises(ValueError, match="y must have shape"):
+        should_finetune(w0, X, y[:-1])
+    with pytest.raises(ValueError, match="alpha"):
+        should_finetune(w0, X, y, alpha=-1.0)
+    with pytest.raises(ValueError, match="task"):
+        should_finetune(w0, X, y, task="ranking")
+    with pytest.raises(ValueError, match="coef_init looks like an estimator"):
+        should_finetune(Ridge(), X, y)
+
+
+def test_labels_not_matching_classes():
+    X, y, truth = make_transfer_classification(60, 100, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="not among the classes of coef_init"):
+        should_finetune(clf, X, np.where(y > 0, 5, -1))
+    with pytest.raises(ValueError, match="y has 3 classes but coef_init has 1 row"):
+        should_finetune(truth.coef_init, X, np.arange(60) % 3, task="classification")
+    with pytest.raises(ValueError, match="single class"):
+        should_finetune(clf, X, np.ones(60))
+
+
+def test_user_arrays_not_mutated(reg_data):
+    X, y, truth = reg_data
+    w0 = truth.coef_init.copy()
+    XU = X[:30] * 2
+    copies = [a.copy() for a in (X, y, w0, XU)]
+    should_finetune(w0, X, y, X_unlabeled=XU, alpha=0.1)
+    for a, c in zip((X, y, w0, XU), copies, strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+# ------------------------------------------------------------------------------ outputs
+def test_estimator_as_coef_init_is_duck_typed(reg_data):
+    X, y, truth = reg_data
+    ridge = Ridge(alpha=1.0).fit(X[:40] * 1.1, y[:40])  # any fitted linear model
+    a = should_finetune(ridge, X, y)
+    b = should_finetune(ridge.coef_, X, y, intercept_init=ridge.intercept_)
+    assert a.finetuned_error == b.finetuned_error
+    assert a.pretrained_error.value == pytest.approx(
+        np.mean((y - X @ ridge.coef_ - ridge.intercept_) ** 2)
+    )
+
+
+def test_to_dict_is_json_and_summary_is_readable(reg_data):
+    X, y, truth = reg_data
+    adv = should_finetune(truth.coef_init, X, y)
+    assert isinstance(adv, FinetuneAdvice)
+    d = json.loads(json.dumps(adv.to_dict()))
+    assert d["finetune"] == adv.finetune
+    assert d["pretrained_error"]["value"] == pytest.approx(adv.pretrained_error.value)
+    text = adv.summary()
+    assert "pretrained MSE" in text and "fine-tuned MSE" in text and "Decision" in text
+    assert len(text.splitlines()) <= 12
+
+
+def test_not_confident_when_the_gap_is_inside_the_uncertainty():
+    # shift chosen so that the true fine-tuned and pretrained errors nearly coincide:
+    # isotropic, alpha = 0: gap = -(n/d)||delta||^2 + s2 n/(d - n) = 0 at
+    # ||delta||^2 = s2 d/(d - n)
+    n, d, s2 = 60, 300, 1.0
+    shift = np.sqrt(s2 * d / (d - n))
+    X, y, truth = make_transfer_regression(n, d, shift=shift, noise=1.0, random_state=3)
+    adv = should_finetune(truth.coef_init, X, y, fit_intercept=False)
+    assert not adv.confident
+    assert "NOT confident" in adv.summary()
+
+
+def test_plot_returns_axes(reg_data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y, truth = reg_data
+    ax = should_finetune(truth.coef_init, X, y, alpha=0.5).plot()
+    assert ax.get_xlabel() == "number of target samples n"
+    assert len(ax.get_lines()) >= 2
+    plt.close("all")
+
+
+def test_multiclass_one_vs_rest():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    src = LogisticRegression(max_iter=300).fit(X[y % 2 == 0][:300], y[y % 2 == 0][:300])
+    keep = np.isin(y, src.classes_)
+    adv = should_finetune(src, X[keep][300:420], y[keep][300:420])
+    assert adv.task == "classification"
+    assert len(adv.per_class) == 5
+    assert 0 <= adv.pretrained_error.value <= 1
+    json.dumps(adv.to_dict())
+
+
+# ---------------------------------------------------------------------- against the truth
+@pytest.mark.parametrize("spectrum", ["isotropic", "bilevel", "powerlaw"])
+def test_predicted_error_matches_the_truth(spectrum):
+    # The issue's target: over problems with n >= 100 and d >= 400 spanning shift, noise,
+    # alpha and n/d (as in benchmarks/bench_advice.py), the median of
+    # |predicted - realised| / realised is below 10%. 12 problems per spectrum.
+    # (At a single hard setting, n = 100..300 with shift 1 and noise 0.5, the median is
+    # ~14%: the sampling error of mean(r^2) from n labels alone is ~sqrt(2/n).)
+    rng = np.random.default_rng(42)
+    rel = []
+    for seed in range(12):
+        n = int(rng.choice([100, 200, 300, 600, 800]))
+        alpha = float(rng.choice([0.0, 0.1, 1.0]))
+        X, y, truth = make_transfer_regression(
+            n, 400, spectrum=spectrum, shift=float(rng.choice([0.5, 1.0, 2.0])),
+            noise=float(rng.choice([0.1, 0.5, 1.0])), random_state=seed
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateEstimateWarning)
+            adv = should_finetune(truth.coef_init, X, y, alpha=alpha, fit_intercept=False)
+        real = exact_test_error(truth, _ft(X, y, truth.coef_init, alpha))
+        rel.append(abs(adv.finetuned_error.value - real) / real)
+        assert adv.pretrained_error.value == pytest.approx(np.mean((y - X @ truth.coef_init) ** 2))
+    assert np.median(rel) < 0.10
+
+
+def _sweep(task, n_problems, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_problems):
+        d = int(rng.choice([200, 400]))
+        n = int(rng.choice([0.25, 0.5, 0.7, 1.5, 2.0]) * d)
+        alpha = float(rng.choice([0.0, 0.1, 1.0]))
+        kw = dict(
+            spectrum=str(rng.choice(["isotropic", "bilevel", "powerlaw"])),
+            distribution=str(rng.choice(["gaussian", "rademacher", "uniform"])),
+            random_state=1000 * seed + i,
+        )
+        if task == "regression":
+            X, y, truth = make_transfer_regression(
+                n, d, shift=float(rng.choice([0.3, 1.0, 2.0])),
+                noise=float(rng.choice([0.2, 1.0])), **kw
+            )
+        else:
+            X, y, truth = make_transfer_classification(
+                n, d, shift=float(rng.choice([1.0, 3.0])),
+                separation=float(rng.choice([1.5, 3.0])), **kw
+            )
+        pre = exact_test_error(truth, truth.coef_init)
+        ft = exact_test_error(truth, _ft(X, y, truth.coef_init, alpha))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateEstimateWarning)
+            adv = should_finetune(truth.coef_init, X, y, alpha=alpha, task=task,
+                                  fit_intercept=False)
+        out.append((pre, ft, adv.finetune, adv.loo_finetune))
+    return np.array(out, dtype=float)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_decisions_at_least_as_good_as_leave_one_out(task):
+    # On problems whose true errors differ by > 10%, the theory's decision must be right at
+    # least as often as the plain leave-one-out comparison, with no larger mean regret.
+    res = _sweep(task, 24, seed=5 if task == "regression" else 6)
+    pre, ft, theory, loo = res.T
+    best = np.minimum(pre, ft)
+    clear = np.abs(ft - pre) / best > 0.10
+    truth = ft < pre
+    acc_t = np.mean((theory == truth)[clear])
+    acc_l = np.mean((loo == truth)[clear])
+    reg_t = np.mean(np.where(theory, ft, pre) / best - 1)
+    reg_l = np.mean(np.where(loo, ft, pre) / best - 1)
+    assert clear.sum() >= 12
+    assert acc_t >= acc_l
+    assert reg_t <= reg_l + 1e-12
+
+
+def test_estimate_asymptotic_error_curve_against_true_theory():
+    # isotropic truth; predictions at other n and alpha from one data set of n = 200,
+    # d = 400 vs the theory with the true unknowns. Mean over 6 seeds within 4 standard
+    # errors of the mean (SE from the spread over seeds).
+    n_grid = np.array([80.0, 300.0, 800.0])
+    preds = []
+    for seed in range(6):
+        X, y, truth = make_transfer_regression(200, 400, shift=1.2, noise=0.6, random_state=seed)
+        est = estimate_asymptotic_error(
+            truth.coef_init, None, X, y, alpha=0.05, n_samples=n_grid, fit_intercept=False
+        )
+        preds.append(est.finetuned)
+    preds = np.array(preds)
+    true = regression_risk(truth.covariance, truth.delta, truth.noise_var, n_grid, 0.05).finetuned
+    se = preds.std(axis=0, ddof=1) / np.sqrt(len(preds))
+    assert np.all(np.abs(preds.mean(axis=0) - true) < 4 * se + 0.02 * true)

@@ -45,10 +45,14 @@ import scipy.sparse as sp
 from scipy import linalg
 from scipy.linalg import lapack
 
-__all__ = ["ExactSolution", "solve_exact", "solve_psd"]
+__all__ = ["ExactOverflowError", "ExactSolution", "solve_exact", "solve_psd"]
 
 # Cholesky is trusted when LAPACK's reciprocal condition estimate exceeds this.
 _CHOL_RCOND = np.sqrt(np.finfo(np.float64).eps)
+
+
+class ExactOverflowError(FloatingPointError, ValueError):
+    """Raised when the closed form overflows float64 (entries of X or y far too large)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,19 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     >>> bool(np.allclose(sol.coef - w0, np.linalg.pinv(X) @ (y - X @ w0)))  # closest to w0
     True
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        sol = _solve_exact(X, Y, coef_anchor, intercept_anchor, alpha=alpha,
+                           fit_intercept=fit_intercept, sample_weight=sample_weight,
+                           coef_start=coef_start, intercept_start=intercept_start)
+    if not (np.all(np.isfinite(sol.coef)) and np.all(np.isfinite(sol.intercept))):
+        raise ExactOverflowError(
+            "the exact solver overflowed (non-finite coefficients): the entries of X or y are "
+            "too large for float64 Gram matrices; rescale X and y")
+    return sol
+
+
+def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
+                 sample_weight=None, coef_start=None, intercept_start=None):
     W0 = np.asarray(coef_anchor, dtype=np.float64)
     b0 = np.asarray(intercept_anchor, dtype=np.float64)
     Ws = W0 if coef_start is None else np.asarray(coef_start, dtype=np.float64)

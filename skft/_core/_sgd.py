@@ -153,6 +153,13 @@ def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercep
     >>> curvature_stats(np.eye(4), fit_intercept=False)
     (1.0, 0.25)
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _curvature_stats(X, sample_weight, loss, fit_intercept, need_lambda,
+                                random_state, max_rows, shift)
+
+
+def _curvature_stats(X, sample_weight, loss, fit_intercept, need_lambda, random_state,
+                     max_rows, shift):
     n, d = X.shape
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     s = s * (n / s.sum())
@@ -308,7 +315,8 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     Raises
     ------
     SGDDivergenceError
-        "non-finite coefficients at epoch k; try a smaller eta0".
+        "non-finite coefficients at epoch k; try a smaller eta0" (or "diverging coefficients
+        ..." when the objective grew tenfold above its best and stalled before overflowing).
 
     Examples
     --------
@@ -357,7 +365,8 @@ def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf
             alpha, eta0):
     n, d = X.shape
     W, b = state.coef, state.intercept
-    best = np.inf
+    best = best_ever = np.inf
+    first_score = None
     no_improve = 0
     converged = False
     changes, inners, prev_step = [], [], None
@@ -432,6 +441,8 @@ def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf
         if _remaining_distance(changes) <= cfg.tol * max(scale, np.finfo(np.float64).tiny):
             converged = True
             break
+        best_ever = min(best_ever, score)
+        first_score = score if first_score is None else first_score
         if not np.isfinite(best) or score < best - cfg.tol * abs(best):
             best, no_improve = score, 0
         else:
@@ -440,6 +451,11 @@ def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf
         if validation is None:
             window = inners[-cfg.n_iter_no_change:]
             stalled = stalled and len(window) == cfg.n_iter_no_change and sum(window) < 0.0
+        if stalled and validation is None and score > max(10.0 * best_ever, first_score):
+            raise SGDDivergenceError(
+                f"diverging coefficients at epoch {epoch}; try a smaller eta0 (the objective "
+                f"grew from {best_ever:.3g} to {score:.3g}: the step "
+                f"{_step_size(cfg, state, eta0, B):.3g} diverges)")
         if stalled:
             if cfg.learning_rate == "adaptive" and cfg.grow_batch is not None and B < n:
                 B = min(n, 4 * B)

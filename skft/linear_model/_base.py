@@ -113,6 +113,8 @@ class _BaseWarmStartSGD(BaseEstimator):
         if coef is None:
             W0 = np.zeros((n_targets, n_features))
         else:
+            if np.ndim(coef) not in (1, 2):
+                raise ValueError(f"coef_init must be 1-D or 2-D, got shape {np.shape(coef)}")
             try:
                 W0 = check_array(coef, ensure_2d=False, dtype=np.float64, copy=True,
                                  input_name="coef_init", ensure_min_samples=0)
@@ -122,8 +124,6 @@ class _BaseWarmStartSGD(BaseEstimator):
                 W0 = W0.toarray()
             if W0.ndim == 1:
                 W0 = W0[None, :]
-            if W0.ndim != 2:
-                raise ValueError(f"coef_init must be 1-D or 2-D, got shape {W0.shape}")
             if W0.shape[1] != n_features:
                 raise ValueError(
                     f"coef_init has {W0.shape[1]} features, but X has {n_features} features")
@@ -170,8 +170,10 @@ class _BaseWarmStartSGD(BaseEstimator):
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
                              "1 / (alpha (t0 + t)))")
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             reset=first_call, y_numeric=self._y_numeric)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums X to detect inf
+            X, y = validate_data(self, X, y, accept_sparse="csr",
+                                 dtype=[np.float64, np.float32], reset=first_call,
+                                 y_numeric=self._y_numeric)
         out_dtype = X.dtype
         Xf = X.astype(np.float64) if X.dtype != np.float64 else X
         if sp.issparse(Xf):
@@ -262,6 +264,10 @@ class _BaseWarmStartSGD(BaseEstimator):
                 self._curvature = stats
             if self.batch_size == "auto" and self.learning_rate == "adaptive":
                 grow = self._curvature
+            if not (np.isfinite(self.eta0_) and self.eta0_ > 0):
+                raise ValueError(
+                    "eta0='auto' found no finite step: the entries of X are too large "
+                    "(their squared norms overflow); rescale X or pass eta0")
         else:
             self.eta0_ = float(self.eta0)
         average = int(self.average) if not isinstance(self.average, bool) else int(self.average)

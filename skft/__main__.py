@@ -1,36 +1,77 @@
-"""Command line of skft: ``python -m skft demo``."""
+"""Command line of skft.
+
+``skft demo`` (or ``python -m skft demo``) shows what skft does on generated and bundled
+data; ``skft advise`` answers "fine-tune or keep the pretrained model?" from your files.
+"""
 
 import argparse
 import sys
 
-import numpy as np
+from . import __version__
+from ._cli import _advise, _demo
+from ._cli._io import InputFileError
 
 
-def _demo(args):
-    rng = np.random.default_rng(args.random_state)
-    n, d, noise = 200, 1000, 0.5
-    w_star = rng.standard_normal(d) / np.sqrt(d)
-    w0 = w_star + 1.5 * rng.standard_normal(d) / np.sqrt(d)
-    X = rng.standard_normal((n, d))
-    y = X @ w_star + noise * rng.standard_normal(n)
-    # closest interpolator to w0: the limit of SGD started at w0
-    w = w0 + X.T @ np.linalg.solve(X @ X.T, y - X @ w0)
-    X_test = rng.standard_normal((5000, d))
-    y_test = X_test @ w_star + noise * rng.standard_normal(5000)
-    print(f"target samples n={n}, features d={d}")
-    print(f"pretrained test MSE: {np.mean((y_test - X_test @ w0) ** 2):.4f}")
-    print(f"fine-tuned test MSE: {np.mean((y_test - X_test @ w) ** 2):.4f}")
-    return 0
+def build_parser():
+    """The ``skft`` argument parser with its sub-commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from skft.__main__ import build_parser
+    >>> build_parser().parse_args(["demo", "--no-figure"]).figure
+    False
+    """
+    parser = argparse.ArgumentParser(
+        prog="skft",
+        description="Fine-tune pretrained linear models on a few target samples, and know "
+        "from exact theory whether it pays.",
+        epilog="run 'skft COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"skft {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _demo.add_parser(sub)
+    _advise.add_parser(sub)
+    return parser
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="skft", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fine-tune a pretrained model on generated data")
-    demo.add_argument("--random-state", type=int, default=0)
-    demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
-    return args.func(args)
+def main(argv=None, *, stdout=None, stderr=None):
+    """Run the command line; return the exit status (0 success, 2 bad usage or input).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name (default: ``sys.argv[1:]``).
+    stdout, stderr : file-like, default=None
+        Streams to write to (default: ``sys.stdout``, ``sys.stderr``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from skft.__main__ import main
+    >>> main(["advise", "--coef", "missing.csv", "--X", "X.csv", "--y", "y.csv"],
+    ...      stderr=sys.stdout)
+    skft advise: error: --X: no such file: X.csv
+    2
+    """
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.func(args, stdout, stderr)
+    except InputFileError as exc:
+        print(f"skft {args.command}: error: {exc}", file=stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
 from ._losses import get_loss
 
@@ -143,8 +143,10 @@ def curvature_stats(X, sample_weight=None, *, loss="squared_error", fit_intercep
 
     ``beta = max_i s_i ||x~_i||^2`` is the largest per-sample curvature, ``lambda`` the top
     eigenvalue of ``X~' S X~ / n`` (``x~ = (x, 1)`` with an intercept, weights of mean one) and
-    ``c`` the loss curvature bound. ``lambda`` comes from Lanczos on at most ``max_rows`` random
-    rows (fewer rows over-estimate it, the safe side); it is 0 when ``need_lambda`` is False.
+    ``c`` the loss curvature bound. ``lambda`` is the top eigenvalue of the Gram matrix, on its
+    smaller side, of at most ``max_rows`` random rows (fewer when that Gram matrix would cost
+    more than ~2^32 flops; fewer rows over-estimate ``lambda``, the safe side); it is 0 when
+    ``need_lambda`` is False.
     With ``shift`` (and an intercept) the rows are ``x - shift``, as in :func:`sgd_run`.
 
     Examples
@@ -172,41 +174,46 @@ def _curvature_stats(X, sample_weight, loss, fit_intercept, need_lambda, random_
     if not need_lambda:
         return c * beta, 0.0
     rng = np.random.default_rng(random_state)
-    rows = np.arange(n) if n <= max_rows else np.sort(rng.choice(n, max_rows, replace=False))
-    Xs, ss = X[rows], s[rows]
-    m = len(rows)
     p = d + (1 if fit_intercept else 0)
-    if p <= 64:  # small: the exact top eigenvalue of the p x p matrix
+    # rows for lambda: the Gram matrix on the smaller side costs m^2 p (or m p^2) flops;
+    # keep it under ~2^32. Fewer rows over-estimate lambda: a smaller, safe step.
+    budget = int(np.sqrt(2.0**32 / p)) if p > max_rows else max_rows
+    m = int(min(n, max_rows, max(budget, 64)))
+    rows = np.arange(n) if m == n else np.sort(rng.choice(n, m, replace=False))
+    Xs, ss = X[rows], s[rows]
+    sq = np.sqrt(ss)
+    if m < p:  # m x m kernel of the (centred, augmented) rows
+        G = Xs @ Xs.T
+        G = np.asarray(G.toarray() if sp.issparse(G) else G)
+        if mu is not None:
+            Xm = np.asarray(Xs @ mu).ravel()
+            G = G - Xm[:, None] - Xm[None, :] + float(mu @ mu)
+        if fit_intercept:
+            G = G + 1.0
+        G = G * np.outer(sq, sq) / m
+    else:  # p x p second-moment matrix
         A = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs)
         if mu is not None:
             A = A - mu[None, :]
         if fit_intercept:
             A = np.hstack([A, np.ones((m, 1))])
-        lam = float(np.linalg.eigvalsh(A.T @ (A * ss[:, None]) / m)[-1])
-        return c * beta, c * lam
-
-    def matvec(v):
-        v = np.ravel(v)
-        u = Xs @ v[:d] + (v[d] if fit_intercept else 0.0)
-        if mu is not None:
-            u = u - mu @ v[:d]
-        u = ss * u
-        out = np.empty(p)
-        out[:d] = Xs.T @ u
-        if mu is not None:
-            out[:d] -= mu * u.sum()
-        if fit_intercept:
-            out[d] = u.sum()
-        return out / m
-
-    op = LinearOperator((p, p), matvec=matvec, dtype=np.float64)
-    v0 = np.ones(p) + 0.01 * rng.standard_normal(p)
-    try:
-        lam = 1.01 * float(eigsh(op, k=1, which="LA", tol=1e-3, v0=v0, maxiter=300,
-                                 return_eigenvectors=False)[0])
-    except ArpackNoConvergence:  # pragma: no cover - fall back to the trace bound
+        G = A.T @ (A * ss[:, None]) / m
+    lam = _top_eigenvalue(G, rng)
+    if not np.isfinite(lam) or lam <= 0:  # pragma: no cover - degenerate: the trace bound
         lam = float(np.mean(ss * norms[rows]))
     return c * beta, c * lam
+
+
+def _top_eigenvalue(G, rng):
+    k = G.shape[0]
+    if k <= 256:
+        return float(np.linalg.eigvalsh(G)[-1])
+    try:
+        v0 = np.ones(k) + 0.01 * rng.standard_normal(k)
+        return 1.001 * float(eigsh(G, k=1, which="LA", tol=1e-4, v0=v0, maxiter=1000,
+                                   return_eigenvectors=False)[0])
+    except ArpackNoConvergence:  # pragma: no cover
+        return float(np.linalg.eigvalsh(G)[-1])
 
 
 def step_from_stats(beta_c, lam_c, batch_size, alpha=0.0):

@@ -1,0 +1,175 @@
+"""Speed and accuracy of skft's estimators against their natural baselines, in one run.
+
+Run ``python benchmarks/bench_estimators.py`` (``--quick`` for smaller sizes). It prints:
+
+1. time per SGD epoch, ``WarmStartSGDRegressor(solver="sgd")`` vs scikit-learn's
+   ``SGDRegressor`` on the same data for the same number of epochs (``tol=None``), at
+   (n, d) = (20000, 200) and (500, 20000). Per-epoch time is the slope between a short and a long
+   run, so fixed costs (validation, the automatic step size) do not count; the totals are shown
+   too. Target: ratio <= 2.0.
+2. time of the exact solver vs a bare NumPy closed form (``X @ X.T``, Cholesky, solve) at
+   (2000, 20000), for the kernel function and for the whole estimator ``fit``. Target <= 1.3.
+3. how far scikit-learn's default ``SGDRegressor().fit(X, y, coef_init=w0)`` ends from the SGD
+   limit (the interpolator closest to ``w0``), relative to the distance from ``w0`` to that limit,
+   versus our default ``solver="sgd"`` and ``solver="auto"``; and whether the caller's ``w0`` was
+   modified.
+
+All timings use one BLAS thread (threadpoolctl), the best of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDRegressor
+from threadpoolctl import threadpool_limits
+
+from skft._core._exact import solve_exact
+from skft.linear_model import WarmStartSGDRegressor
+
+
+def _best_time(fn, repeat):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _problem(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w_star = rng.standard_normal(d) / np.sqrt(d)
+    y = X @ w_star + 0.5 * rng.standard_normal(n)
+    w0 = w_star + 0.5 * rng.standard_normal(d) / np.sqrt(d)
+    return X, y, w0
+
+
+def bench_epochs(n, d, epochs, repeat):
+    X, y, w0 = _problem(n, d)
+    eta = 1.0 / np.max(np.einsum("ij,ij->i", X, X))  # a stable constant step for sklearn
+
+    def ours(k):
+        return lambda: WarmStartSGDRegressor(w0, solver="sgd", tol=None, max_iter=k,
+                                             random_state=0).fit(X, y)
+
+    def theirs(k):
+        return lambda: SGDRegressor(tol=None, max_iter=k, learning_rate="constant", eta0=eta,
+                                    alpha=0.0, random_state=0).fit(X, y, coef_init=w0.copy())
+
+    k1, k2 = epochs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t_o = [_best_time(ours(k), repeat) for k in (k1, k2)]
+        t_s = [_best_time(theirs(k), repeat) for k in (k1, k2)]
+    per_o = (t_o[1] - t_o[0]) / (k2 - k1)
+    per_s = (t_s[1] - t_s[0]) / (k2 - k1)
+    batch = WarmStartSGDRegressor(w0, solver="sgd", tol=None, max_iter=1).fit(X, y).batch_size_
+    return dict(n=n, d=d, per_ours=per_o, per_sk=per_s, total_ours=t_o[1], total_sk=t_s[1],
+                epochs=k2, batch=batch)
+
+
+def bench_exact(n, d, repeat):
+    X, y, w0 = _problem(n, d, seed=1)
+
+    def bare():
+        K = X @ X.T
+        L = np.linalg.cholesky(K)
+        r = y - X @ w0
+        v = np.linalg.solve(L.T, np.linalg.solve(L, r))
+        return w0 + X.T @ v
+
+    def kernel():
+        return solve_exact(X, y[:, None], w0[:, None], np.zeros(1), alpha=0.0,
+                           fit_intercept=False)
+
+    def estimator():
+        return WarmStartSGDRegressor(w0, fit_intercept=False, solver="exact").fit(X, y)
+
+    def estimator_icpt():
+        return WarmStartSGDRegressor(w0, solver="exact").fit(X, y)
+
+    w_bare = bare()
+    diff = np.linalg.norm(kernel().coef[:, 0] - w_bare) / np.linalg.norm(w_bare - w0)
+    return dict(n=n, d=d, bare=_best_time(bare, repeat), kernel=_best_time(kernel, repeat),
+                est=_best_time(estimator, repeat), est_icpt=_best_time(estimator_icpt, repeat),
+                diff=diff)
+
+
+def bench_limit(n, d, seed=2):
+    X, y, w0 = _problem(n, d, seed=seed)
+    limit = WarmStartSGDRegressor(w0, solver="exact").fit(X, y)
+    z_lim = np.r_[limit.coef_, limit.intercept_]
+    scale = np.linalg.norm(z_lim - np.r_[w0, 0.0])
+    rows = []
+    w_user = w0.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        sk = SGDRegressor(random_state=0).fit(X, y, coef_init=w_user)
+        t_sk = time.perf_counter() - t0
+    rows.append(("sklearn SGDRegressor() default", sk.coef_, sk.intercept_, sk.n_iter_, t_sk,
+                 not np.array_equal(w_user, w0)))
+    for name, kw in [("skft solver='sgd' default", dict(solver="sgd", random_state=0)),
+                     ("skft solver='auto' (exact)", dict())]:
+        w_user = w0.copy()
+        t0 = time.perf_counter()
+        est = WarmStartSGDRegressor(w_user, **kw).fit(X, y)
+        rows.append((name, est.coef_, est.intercept_, est.n_iter_, time.perf_counter() - t0,
+                     not np.array_equal(w_user, w0)))
+    out = []
+    for name, coef, b, n_iter, t, mutated in rows:
+        dist = np.linalg.norm(np.r_[coef, b] - z_lim) / scale
+        out.append((name, dist, n_iter, t, mutated))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    q = args.quick
+    sizes = [(2000, 200), (100, 2000)] if q else [(20000, 200), (500, 20000)]
+    exact_size = (300, 3000) if q else (2000, 20000)
+    epochs = (2, 6) if q else (5, 25)
+
+    with threadpool_limits(1):
+        print("1. Time per SGD epoch (one BLAS thread; slope between "
+              f"{epochs[0]} and {epochs[1]} epochs)")
+        print(f"{'n':>7} {'d':>7} {'batch':>6} {'skft ms':>9} {'sklearn ms':>11} {'ratio':>6}"
+              f"   {'totals s (skft / sklearn)':>26}")
+        for n, d in sizes:
+            r = bench_epochs(n, d, epochs, args.repeat)
+            print(f"{n:>7} {d:>7} {r['batch']:>6} {1e3 * r['per_ours']:>9.2f} "
+                  f"{1e3 * r['per_sk']:>11.2f} {r['per_ours'] / r['per_sk']:>6.2f}   "
+                  f"{r['total_ours']:>12.3f} / {r['total_sk']:.3f}")
+
+        n, d = exact_size
+        r = bench_exact(n, d, args.repeat)
+        print(f"\n2. Exact solver vs bare NumPy closed form (n={n}, d={d}, one BLAS thread)")
+        print(f"   bare NumPy (X X', Cholesky, solve)    {r['bare']:8.3f} s")
+        print(f"   skft solve_exact (kernel function)   {r['kernel']:8.3f} s   "
+              f"ratio {r['kernel'] / r['bare']:.2f}")
+        print(f"   skft fit, fit_intercept=False        {r['est']:8.3f} s   "
+              f"ratio {r['est'] / r['bare']:.2f}")
+        print(f"   skft fit, fit_intercept=True         {r['est_icpt']:8.3f} s   "
+              f"ratio {r['est_icpt'] / r['bare']:.2f}")
+        print(f"   relative difference of the solutions: {r['diff']:.1e}")
+
+        n, d = (200, 1000) if q else (500, 5000)
+        print(f"\n3. Distance from the SGD limit (n={n}, d={d}, standardised Gaussian data)")
+        print("   relative to ||limit - start||; 'mutated': the caller's coef_init changed")
+        print(f"   {'estimator':<32} {'rel. distance':>13} {'n_iter_':>8} {'time s':>7} "
+              f"{'mutated':>8}")
+        for name, dist, n_iter, t, mutated in bench_limit(n, d):
+            print(f"   {name:<32} {dist:>13.2e} {n_iter:>8} {t:>7.2f} {mutated!s:>8}")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._core import classification_problem, regression_problem
+from ._core import regression_problem
+from ._core_classification import classification_problem
 from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
 
 __all__ = ["ErrorEstimate", "FinetuneAdvice", "should_finetune"]
@@ -419,7 +420,9 @@ def _assemble(res, task, setting, curve_n, classes=None):
         helps_intervals=res["intervals"],
         loo_error=res["loo"],
         gcv_error=res["gcv"],
-        loo_finetune=None if res["loo"] is None else bool(res["loo"] < pre.value),
+        loo_finetune=None
+        if res["loo"] is None
+        else bool(res["loo"] < res.get("pretrained_count", pre.value)),
         unknowns=unk,
         assumptions=unk.assumptions,
         fallbacks=unk.fallbacks,

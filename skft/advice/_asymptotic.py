@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import fit_classification_model, fit_regression_model
+from ._core import fit_regression_model
+from ._core_classification import fit_classification_model
 from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
 
 __all__ = ["EstimatedAsymptoticError", "estimate_asymptotic_error"]
@@ -125,10 +126,10 @@ def estimate_asymptotic_error(
         targets = [(np.where(y == c, 1.0, -1.0), k) for k, c in enumerate(classes)]
     pres, fines, unks = [], [], []
     for y_pm, k in targets:
-        unk, pre, _, fine = fit_classification_model(X, y_pm, coef[k], intercept[k], **opts)
-        pres.append(pre)
-        fines.append(np.asarray(fine(n_eff, aa), dtype=float))
-        unks.append(unk)
+        fit = fit_classification_model(X, y_pm, coef[k], intercept[k], alpha=a_fit, **opts)
+        pres.append(fit["pretrained"][0])
+        fines.append(np.asarray(fit["model"].finetuned(n_eff, aa), dtype=float))
+        unks.append(fit["unknowns"])
     if len(targets) == 1:
         return EstimatedAsymptoticError(pres[0], squeeze(fines[0]), nn, aa, task, unks[0])
     return EstimatedAsymptoticError(np.array(pres), np.stack(fines), nn, aa, task, tuple(unks))

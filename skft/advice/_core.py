@@ -1,7 +1,7 @@
-"""Theory with estimated unknowns: predictions, uncertainty, intervals, LOO cross-check.
+"""Regression: theory with estimated unknowns, uncertainty, intervals, LOO cross-check.
 
-One binary problem (a regression, or one two-class / one-vs-rest problem) at a time; the
-public :func:`~skft.should_finetune` assembles these into a :class:`FinetuneAdvice`.
+The public :func:`~skft.should_finetune` assembles these numbers into a
+:class:`FinetuneAdvice` (classification: :mod:`skft.advice._core_classification`).
 """
 
 import warnings
@@ -10,22 +10,12 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import ndtri
 
-from ..theory import (
-    classification_finetune_helps_intervals,
-    classification_optimal_alpha,
-    finetune_helps_intervals,
-    optimal_alpha,
-)
-from ..theory._classification import _classification_error
+from ..theory import finetune_helps_intervals, optimal_alpha
 from ..theory._regression import _regression_risk
-from ._estimate import (
-    DegenerateEstimateWarning,
-    estimate_classification_unknowns,
-    estimate_regression_unknowns,
-)
+from ._estimate import DegenerateEstimateWarning, estimate_regression_unknowns
 from ._loo import loo_residuals
 
-__all__ = ["regression_problem", "classification_problem"]
+__all__ = ["fit_regression_model", "regression_problem"]
 
 
 def _z(confidence):
@@ -183,69 +173,3 @@ def _loo(X, r, alpha, fit_intercept):
         return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
     except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
         return None
-
-
-def fit_classification_model(X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled):
-    """Estimated unknowns, measured pretrained error and SE, and ``fine(n, alpha, m2=None)``."""
-    Xc = X - X.mean(axis=0) if fit_intercept else X
-    XU = None if X_unlabeled is None else X_unlabeled
-    unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=XU)
-    # the measured pretrained error uses the real intercept on the raw features
-    margin = X @ coef + intercept
-    pre = float(np.mean(np.where(margin > 0, 1.0, -1.0) != y_pm))
-    n = X.shape[0]
-    se_pre = float(np.sqrt(max(pre * (1 - pre), 1.0 / n) / n))
-    ev, mu, w = unk.theory_inputs()
-
-    def fine(nn, aa, m2=None):
-        if m2 is None:
-            m, ww = mu, w
-        else:
-            m = mu * np.sqrt(m2 / unk.mean_norm2)
-            # keep mu'w0 fixed: the part of w0 along mu shrinks as mu grows
-            along = unk.mean_dot_coef / m2
-            rest = w - (unk.mean_dot_coef / unk.mean_norm2) * mu
-            ww = along * m + rest
-        return _classification_error(ev, m, ww, nn, aa).finetuned
-
-    return unk, pre, se_pre, fine
-
-
-def classification_problem(
-    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
-):
-    """All the numbers of the advice for one two-class problem with labels -1/+1."""
-    unk, pre, se_pre, fine = fit_classification_model(
-        X, y_pm, coef, intercept, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled
-    )
-    ev, mu, w = unk.theory_inputs()
-    n = X.shape[0]
-    shift = 1 if fit_intercept else 0
-    n_eff = n - shift
-    ft = float(fine(n_eff, alpha))
-    h = max(unk.mean_norm2_se, 1e-6 * unk.mean_norm2)
-    lo_m2 = max(unk.mean_norm2 - h, 0.5 * unk.mean_norm2)
-    slope = (float(fine(n_eff, alpha, unk.mean_norm2 + h)) - float(fine(n_eff, alpha, lo_m2))) / (
-        unk.mean_norm2 + h - lo_m2
-    )
-    se_ft = abs(slope) * unk.mean_norm2_se
-    se_gap = float(np.hypot(se_ft, se_pre))
-    best = classification_optimal_alpha(ev, mu, w, n_eff)
-    helps = classification_finetune_helps_intervals(
-        ev, mu, w, alpha, n_max=20 * max(ev.size, n_eff)
-    )
-    loo = _loo(X, y_pm - X @ coef - intercept, alpha, fit_intercept)
-    return dict(
-        pretrained=(pre, se_pre),
-        finetuned=(ft, se_ft),
-        gap_se=se_gap,
-        recommended_alpha=float(best.alpha),
-        recommended_error=float(best.error),
-        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps.intervals),
-        unknowns=unk,
-        loo=None if loo is None else float(loo.error_rate(y_pm)),
-        gcv=None,
-        curve=np.asarray(fine(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
-        curve_best=_best_curve(fine, curve_n - shift, best.alpha),
-        z=_z(confidence),
-    )

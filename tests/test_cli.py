@@ -1,0 +1,275 @@
+"""The command line: ``skft demo`` and ``skft advise``, run as a user would.
+
+The main paths run the real command in a subprocess (``sys.executable -m skft``); the
+matrix of bad files runs ``main`` in-process (same code, same streams) to keep the suite
+fast, with two of them also checked in a subprocess.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skft._cli._io import InputFileError, load_array, load_labels
+from skft._cli._main import main
+from skft.datasets import make_transfer_classification, make_transfer_regression
+
+
+def run_skft(*args, cwd=None):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "skft", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+    )
+
+
+def run_main(*args):
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def write_csv(path, array, header=None):
+    array = np.atleast_2d(np.asarray(array))
+    lines = [] if header is None else [",".join(header)]
+    lines += [",".join(str(v) for v in row) for row in array]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def regression_files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reg")
+    X, y, truth = make_transfer_regression(60, 100, noise=0.5, shift=1.5, random_state=0)
+    files = {
+        "X": write_csv(tmp / "X.csv", X, header=[f"f{j}" for j in range(100)]),
+        "y": write_csv(tmp / "y.csv", y[:, None], header=["target"]),
+        "coef": tmp / "w0.npy",
+        "U": tmp / "U.npz",
+    }
+    np.save(files["coef"], truth.coef_init)
+    U, _, _ = make_transfer_regression(80, 100, random_state=1)
+    np.savez(files["U"], U=U)
+    return files, (X, y, truth)
+
+
+@pytest.fixture(scope="module")
+def classification_files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("clf")
+    X, y, truth = make_transfer_classification(60, 80, separation=2.0, random_state=0)
+    labels = np.where(y > 0, "spam", "ham")
+    files = {
+        "X": tmp / "X.npy",
+        "y": tmp / "labels.csv",
+        "coef": write_csv(tmp / "w0.csv", truth.coef_init[:, None]),  # one column, no header
+    }
+    np.save(files["X"], X)
+    files["y"].write_text("label\n" + "\n".join(labels) + "\n")
+    return files, (X, labels, truth)
+
+
+def test_demo_subprocess(tmp_path):
+    res = run_skft("demo", "--output-dir", tmp_path / "figs", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "Traceback" not in res.stderr
+    # both problems, the advice, the predicted-vs-realised table, and the figure
+    assert "make_transfer_regression" in out and "load_diabetes" in out
+    assert out.count("should_finetune: regression") == 2
+    assert "predicted [95% interval]" in out and "realised" in out
+    figure = tmp_path / "figs" / "skft-demo.png"
+    assert f"Figure saved to {figure.relative_to(tmp_path)}" in out or str(figure) in out
+    assert figure.stat().st_size > 10_000
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the generated problem: realised fine-tuned error close to the exact theory
+    rows = [line.split() for line in out.splitlines() if "fine-tuned, alpha=0 " in line]
+    # generated: "fine-tuned, alpha=0  pred [low, high]  truth  realised"
+    predicted, truth, realised = float(rows[0][2]), float(rows[0][-2]), float(rows[0][-1])
+    assert abs(realised - truth) < 0.15 * truth
+    assert abs(predicted - realised) < 0.3 * realised
+
+
+def test_demo_no_figure(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_main("demo", "--no-figure")
+    assert code == 0 and "Figure saved" not in out
+    assert not (tmp_path / "skft-output").exists()
+
+
+def test_advise_regression_subprocess(regression_files):
+    files, (X, y, truth) = regression_files
+    res = run_skft("advise", "--coef", files["coef"], "--X", files["X"], "--y", files["y"],
+                   "--unlabeled", files["U"], "--no-intercept")
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "should_finetune: regression, n_samples=60, n_features=100" in res.stdout
+    assert "Decision:" in res.stdout
+
+
+def test_advise_json_matches_library(regression_files):
+    from skft import should_finetune
+
+    files, (X, y, truth) = regression_files
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--alpha", "0.3", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    expected = should_finetune(truth.coef_init, X, y, alpha=0.3)
+    assert got["task"] == "regression" and got["alpha"] == 0.3
+    assert got["finetune"] == expected.finetune
+    np.testing.assert_allclose(got["finetuned_error"]["value"], expected.finetuned_error.value)
+    np.testing.assert_allclose(got["pretrained_error"]["value"], expected.pretrained_error.value)
+
+
+def test_advise_text_labels_json_and_plot_subprocess(classification_files, tmp_path):
+    files, (X, labels, truth) = classification_files
+    plot = tmp_path / "curve.png"
+    res = run_skft("advise", "--coef", files["coef"], "--X", files["X"], "--y", files["y"],
+                   "--json", "--plot", plot, "--no-intercept")
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)  # stdout is pure JSON even with --plot
+    assert got["task"] == "classification"
+    assert got["classes"] == ["ham", "spam"]  # the header "label" was not taken as a class
+    assert got["n_samples"] == 60
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_advise_help_is_complete():
+    res = run_skft("advise", "--help")
+    assert res.returncode == 0
+    for option in ("--coef", "--X", "--y", "--intercept", "--unlabeled", "--alpha", "--task",
+                   "--json", "--plot", "--header", "--no-intercept", "--confidence"):
+        assert option in res.stdout
+    assert "examples:" in res.stdout and "exit status" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "text_in_X", "nan_in_X", "coef_length", "y_length", "X_is_3d", "ragged",
+     "empty", "unlabeled_width", "regression_text_labels", "npz_two_arrays", "bad_intercept",
+     "binary_file", "constant_y", "plot_suffix"],
+)
+def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
+    files, (X, y, truth) = regression_files
+    args = {"--coef": files["coef"], "--X": files["X"], "--y": files["y"]}
+    extra = []
+    expect = None
+    if case == "missing":
+        args["--X"], expect = tmp_path / "nope.csv", "--X: no such file"
+    elif case == "text_in_X":
+        bad = X.astype(object)
+        bad[3, 7] = "abc"
+        args["--X"] = write_csv(tmp_path / "X.csv", bad)
+        expect = "non-numeric value 'abc' in row 4, column 8"
+    elif case == "nan_in_X":
+        bad = X.copy()
+        bad[0, 0] = np.nan
+        args["--X"], expect = write_csv(tmp_path / "X.csv", bad), "NaN or infinite"
+    elif case == "coef_length":
+        np.save(tmp_path / "w.npy", truth.coef_init[:-1])
+        args["--coef"], expect = tmp_path / "w.npy", "has 99 values but --X"
+    elif case == "y_length":
+        args["--y"], expect = write_csv(tmp_path / "y.csv", y[:-2, None]), "holds 58 values"
+    elif case == "X_is_3d":
+        np.save(tmp_path / "X.npy", X.reshape(6, 10, 100))
+        args["--X"], expect = tmp_path / "X.npy", "expected a matrix"
+    elif case == "ragged":
+        (tmp_path / "X.csv").write_text("1,2,3\n4,5\n6,7,8\n")
+        args["--X"], expect = tmp_path / "X.csv", "rows of different lengths"
+    elif case == "empty":
+        (tmp_path / "y.csv").write_text("\n")
+        args["--y"], expect = tmp_path / "y.csv", "is empty"
+    elif case == "unlabeled_width":
+        np.save(tmp_path / "U.npy", X[:, :50])
+        extra, expect = ["--unlabeled", tmp_path / "U.npy"], "--unlabeled"
+    elif case == "regression_text_labels":
+        (tmp_path / "y.csv").write_text("\n".join(["a", "b"] * 30) + "\n")
+        args["--y"], expect = tmp_path / "y.csv", "regression needs numbers"
+        extra = ["--task", "regression"]
+    elif case == "npz_two_arrays":
+        np.savez(tmp_path / "X.npz", a=X, b=X)
+        args["--X"], expect = tmp_path / "X.npz", "holds 2 arrays"
+    elif case == "bad_intercept":
+        extra, expect = ["--intercept", tmp_path / "b.csv"], "--intercept: no such file"
+    elif case == "binary_file":
+        (tmp_path / "X.csv").write_bytes(bytes(range(256)) * 4)
+        args["--X"], expect = tmp_path / "X.csv", "--X"
+    elif case == "constant_y":
+        args["--y"], expect = write_csv(tmp_path / "y.csv", np.ones((60, 1))), "constant"
+        extra = ["--task", "regression"]
+    elif case == "plot_suffix":
+        extra, expect = ["--plot", tmp_path / "curve.xyz"], "--plot"
+    argv = ["advise"] + [str(v) for kv in args.items() for v in kv] + [str(v) for v in extra]
+    x_before = X.copy()
+    code, out, err = run_main(*argv)
+    assert code == 2, (out, err)
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("skft advise: error: ")
+    assert expect in lines[0], lines[0]
+    np.testing.assert_array_equal(X, x_before)
+
+
+def test_bad_input_subprocess_no_traceback(tmp_path, regression_files):
+    files, (X, y, truth) = regression_files
+    np.save(tmp_path / "w.npy", truth.coef_init[:-5])
+    res = run_skft("advise", "--coef", tmp_path / "w.npy", "--X", files["X"], "--y", files["y"])
+    assert res.returncode == 2
+    assert res.stdout == ""
+    assert res.stderr.strip().count("\n") == 0
+    assert "Traceback" not in res.stderr
+    assert "has 95 values but --X" in res.stderr
+    res = run_skft("advise", "--coef", files["coef"], "--X", files["X"])  # --y missing
+    assert res.returncode == 2 and "--y" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_advise_negative_alpha_is_a_usage_error(regression_files):
+    files, _ = regression_files
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--alpha", "-1")
+    assert code == 2
+
+
+# ---------------------------------------------------------------------- the file readers
+@pytest.mark.parametrize("sep", [",", ";", "\t", " "])
+def test_load_array_csv_delimiters_and_header(tmp_path, sep):
+    data = np.arange(12.0).reshape(4, 3) / 7
+    body = "\n".join(sep.join(map(str, r.tolist())) for r in data)
+    text = sep.join(["a", "b", "c"]) + "\n" + body
+    (tmp_path / "m.csv").write_text(text + "\n")
+    np.testing.assert_allclose(load_array(tmp_path / "m.csv", "--X", ndim=2), data)
+    (tmp_path / "n.txt").write_text("\n".join(sep.join(map(str, r.tolist())) for r in data))
+    np.testing.assert_allclose(load_array(tmp_path / "n.txt", "--X", ndim=2), data)
+
+
+def test_load_array_vector_as_row_or_column_and_npy(tmp_path):
+    v = np.array([1.5, -2.0, 3.25])
+    write_csv(tmp_path / "row.csv", v[None, :])
+    write_csv(tmp_path / "col.csv", v[:, None])
+    np.save(tmp_path / "v.npy", v[:, None])
+    for name in ("row.csv", "col.csv", "v.npy"):
+        np.testing.assert_array_equal(load_array(tmp_path / name, "--coef", ndim=1), v)
+    write_csv(tmp_path / "m.csv", np.ones((2, 3)))
+    with pytest.raises(InputFileError, match="--coef: .* expected a vector"):
+        load_array(tmp_path / "m.csv", "--coef", ndim=1)
+    assert load_array(tmp_path / "m.csv", "--coef", ndim="1or2").shape == (2, 3)
+
+
+def test_load_labels_text_numbers_and_header(tmp_path):
+    (tmp_path / "a.csv").write_text("cat\ndog\ncat\ndog\n")  # no header: 'cat' repeats
+    assert load_labels(tmp_path / "a.csv", "--y").tolist() == ["cat", "dog", "cat", "dog"]
+    (tmp_path / "b.csv").write_text("species\ncat\ndog\ncat\n")
+    assert load_labels(tmp_path / "b.csv", "--y").tolist() == ["cat", "dog", "cat"]
+    assert load_labels(tmp_path / "b.csv", "--y", header="no").tolist()[0] == "species"
+    (tmp_path / "c.csv").write_text("y\n0.5\n1.5\n")
+    np.testing.assert_array_equal(load_labels(tmp_path / "c.csv", "--y"), [0.5, 1.5])
+    np.save(tmp_path / "d.npy", np.array(["x", "y", "x"]))
+    assert load_labels(tmp_path / "d.npy", "--y").tolist() == ["x", "y", "x"]
+    (tmp_path / "e.csv").write_text("1,2\n3,4\n")
+    with pytest.raises(InputFileError, match="single column"):
+        load_labels(tmp_path / "e.csv", "--y")

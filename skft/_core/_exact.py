@@ -26,6 +26,8 @@ coordinate with constant feature 1, the same step size and **no pull** toward ``
   ``w0`` with ``b`` free (``b`` is never pulled, so it costs nothing to move), which differs from
   the ``alpha = 0`` point whenever the augmented system is underdetermined: the limit is not
   continuous at ``alpha = 0``, and both points are exactly where SGD goes.
+* :mod:`skft._core._sgd` may run the ``alpha > 0`` case in the centred parametrisation
+  ``(x - m)' w + c``: the minimiser is unique, so the limit is the same point.
 * Without intercept the intercept stays at ``b0`` (as in scikit-learn's SGD, whose
   ``intercept_init`` is kept when ``fit_intercept=False``).
 

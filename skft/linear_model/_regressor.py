@@ -35,7 +35,14 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     is unpenalised (weighted centring, then ridge toward ``w0``). As ``alpha -> 0+`` the latter
     tends to the interpolator with ``b`` free, not to the ``alpha = 0`` point: moving ``b``
     costs nothing once ``alpha > 0``. Both are exactly what SGD converges to. With
-    ``fit_intercept=False`` the intercept stays at ``intercept_init`` (default 0).
+    ``alpha > 0`` the SGD runs in the centred parametrisation ``(x - m)' w + c`` (``m`` the
+    weighted feature means): same unique minimiser, but without the nearly flat direction that
+    trades ``b`` against ``w`` when ``n_samples < n_features``. With ``fit_intercept=False``
+    the intercept stays at ``intercept_init`` (default 0).
+
+    **Sample weights** enter as ``s_i / mean(s)``: scaling all weights changes nothing, a zero
+    weight drops the row, an integer weight repeats it (exactly for ``solver="exact"``, in
+    expectation for SGD).
 
     Parameters
     ----------
@@ -59,7 +66,11 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     learning_rate : {"adaptive", "constant", "invscaling", "optimal"}, default="adaptive"
         ``constant``: ``eta0``; ``invscaling``: ``eta0 / tau^power_t`` (``tau`` the step count);
         ``optimal``: ``eta0 / (1 + alpha eta0 tau)`` (needs ``alpha > 0``); ``adaptive``:
-        ``eta0``, divided by 5 whenever the training objective stalls.
+        ``eta0`` until SGD stalls (no progress of the objective for ``n_iter_no_change`` epochs
+        while successive epoch displacements point against each other: Pflug's test of SGD's
+        noise ball). Then, with ``eta0="auto"`` and ``batch_size="auto"``, the batch grows
+        4-fold (step recomputed) up to the full batch, whose iteration converges linearly to
+        the exact limit; otherwise, and at full batch, the step is divided by 5.
     eta0 : float > 0 or "auto", default="auto"
         Initial step. ``"auto"``: ``B / (c beta + (B - 1) c lambda + B alpha)`` (Ma, Bassily &
         Belkin, 2018) from the largest squared row norm ``beta``, the top eigenvalue ``lambda``
@@ -77,7 +88,8 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     shuffle : bool, default=True
     random_state : int, RandomState instance or None, default=None
     average : bool or int, default=False
-        Report the running average of the iterates (from the ``average``-th sample on).
+        Report the running average of the iterates (from the ``average``-th sample on). The
+        average keeps the transient, so it approaches the limit only at rate ``1 / epochs``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data; its loss drives the stall rule.
     validation_fraction : float in (0, 1), default=0.1

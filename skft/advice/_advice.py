@@ -408,10 +408,19 @@ def _assemble(res, task, setting, curve_n, classes=None):
     ft = ErrorEstimate.from_se(*res["finetuned"], z)
     gap = ft.value - pre.value
     unk = res["unknowns"]
+    fallbacks = tuple(unk.fallbacks)
+    confident = bool(abs(gap) > z * res["gap_se"])
+    if res["loo"] is None:
+        # no empirical check at this alpha: do not claim confidence on the theory alone
+        confident = False
+        fallbacks += (
+            f"leave-one-out undefined at alpha={setting['alpha']:g} (a sample alone determines "
+            "a direction of the fit): the prediction rests on the theory alone",
+        )
     return FinetuneAdvice(
         task=task,
         finetune=bool(gap < 0),
-        confident=bool(abs(gap) > z * res["gap_se"]),
+        confident=confident,
         pretrained_error=pre,
         finetuned_error=ft,
         gap_stderr=res["gap_se"],
@@ -425,7 +434,7 @@ def _assemble(res, task, setting, curve_n, classes=None):
         else bool(res["loo"] < res.get("pretrained_count", pre.value)),
         unknowns=unk,
         assumptions=unk.assumptions,
-        fallbacks=unk.fallbacks,
+        fallbacks=fallbacks,
         curve_n=curve_n,
         curve_finetuned=res["curve"],
         curve_recommended=res["curve_best"],

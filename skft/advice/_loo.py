@@ -20,7 +20,8 @@ smaller side of the Gram matrix:
   and ``P = K^-1``.
 * ``n > d`` (feature side): the hat matrix ``H = Z (Z'Z + n alpha D)^-1 Z'`` with ``Z`` the
   (centred, when there is an intercept: ``H = 1 1'/n + H_c``) features, and
-  ``e_i = (r - H r)_i / (1 - H_ii)``.
+  ``e_i = (r - H r)_i / (1 - H_ii)``; at ``alpha = 0`` with rank-deficient features
+  ``(Z'Z)^-1`` is the pseudo-inverse (the fit is least squares on the column space).
 
 For ``alpha > 0`` this is the leave-one-out error of the fit whose total penalty
 ``n alpha`` is held fixed when a row is left out (the usual convention of ridge LOO).
@@ -142,15 +143,24 @@ def _feature_side(X, r, alphas, fit_intercept):
     XV = Xc @ V
     XVr = XV.T @ rc
     out_e, out_g = [], []
+    null = s <= _RANK_TOL * max(s[-1], np.finfo(float).tiny)
     for alpha in alphas:
         if alpha == 0.0:
-            _check_rank(s)
-        inv = 1.0 / (s + n * alpha)
+            # least squares on the column space (pseudo-inverse): directions that X never
+            # varies along do not change any prediction, so they are simply skipped
+            inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, s))
+        else:
+            inv = 1.0 / (s + n * alpha)
         fitted = XV @ (inv * XVr)
         h = (XV**2) @ inv
         res = rc - fitted
         if fit_intercept:
             h = h + 1.0 / n
+        if np.any(h >= 1.0 - 1e-10):
+            raise ValueError(
+                "a sample has leverage 1 (it alone determines a direction of the fit), so its "
+                "leave-one-out error is undefined at alpha=0; use alpha > 0."
+            )
         out_e.append(res / (1.0 - h))
         out_g.append(np.mean(res**2) / (1.0 - h.sum() / n) ** 2)
     return np.array(out_e), np.array(out_g)
@@ -191,7 +201,8 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
     Raises
     ------
     ValueError
-        At ``alpha = 0`` when ``X`` is rank deficient on its smaller side.
+        At ``alpha = 0`` when the interpolator does not exist (``n <= d`` and linearly
+        dependent rows) or a sample has leverage 1 (``n > d``).
 
     Examples
     --------

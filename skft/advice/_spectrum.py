@@ -129,9 +129,16 @@ def estimate_spectrum(A, *, n_grid=160, n_path=64):
     p, _ = nnls(M, b)
     cdf = np.cumsum(p) / p.sum()
     idx = np.minimum(np.searchsorted(cdf, (np.arange(d) + 0.5) / d), ell.size - 1)
-    # no exact zeros: the features are assumed to span all d directions (a mass at 0 from the
-    # fit is read as "below the resolution", the smallest grid value)
+    # exact zeros only for directions the data provably never vary along (rank deficiency
+    # seen when m > d, all-zero columns when m <= d); any other mass at 0 from the fit is
+    # read as "below the resolution", the smallest grid value
     eig = np.sort(np.maximum(ell[idx], ell[1]))[::-1]
+    if m > d:
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
+    else:
+        n_null = int(np.sum(np.all(A == 0.0, axis=0)))
+    if n_null:
+        eig[d - n_null :] = 0.0
     if eig.sum() > 0:  # match the unbiased trace exactly after the quantile rounding
         eig = eig * (trace / eig.sum())
     return SpectrumEstimate(eig, trace, trace_sq, m, "resolvent-nnls")

@@ -1,0 +1,114 @@
+"""Advice against the truth on transfer scenarios built from scikit-learn's bundled data."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.linear_model import Ridge
+
+from skft.advice import DegenerateEstimateWarning, should_finetune
+
+
+def finetune_with_intercept(X, y, w0, b0, alpha):
+    """Reference fine-tuned model (NumPy): intercept unpenalised for alpha > 0, one more
+    coordinate with feature 1 moved by the least-norm change for alpha = 0."""
+    n, d = X.shape
+    if alpha > 0:
+        Xc = X - X.mean(axis=0)
+        r = y - X @ w0
+        A = Xc.T @ Xc + n * alpha * np.eye(d)
+        w = w0 + np.linalg.solve(A, Xc.T @ (r - r.mean()))
+        return w, float(np.mean(y - X @ w))
+    Z = np.hstack([X, np.ones((n, 1))])
+    c = np.linalg.pinv(Z) @ (y - X @ w0 - b0)
+    return w0 + c[:d], b0 + c[d]
+
+
+def diabetes(n_ft, seed):
+    """Pretrained on one sex, fine-tuned on a few patients of the other."""
+    X, y = load_diabetes(return_X_y=True)
+    sex = X[:, 1] > 0
+    src = Ridge(alpha=0.1).fit(X[~sex], y[~sex])
+    idx = np.random.default_rng(seed).permutation(np.flatnonzero(sex))
+    return src, X[idx[:n_ft]], y[idx[:n_ft]], X[idx[n_ft:]], y[idx[n_ft:]], "regression"
+
+
+def digits(n_ft, seed):
+    """3 vs 8, pretrained on upright images, target images shifted one pixel right."""
+    X, y = load_digits(return_X_y=True)
+    keep = np.isin(y, [3, 8])
+    X, y = X[keep] / 16.0, np.where(y[keep] == 8, 1.0, -1.0)
+    p = np.random.default_rng(seed).permutation(y.size)
+    X, y = X[p], y[p]
+    half = y.size // 2
+    src = Ridge(alpha=1.0).fit(X[:half], y[:half])
+    Xt = np.roll(X[half:].reshape(-1, 8, 8), 1, axis=2).reshape(-1, 64)
+    yt = y[half:]
+    return src, Xt[:n_ft], yt[:n_ft], Xt[n_ft:], yt[n_ft:], "classification"
+
+
+def cancer(n_ft, seed):
+    """Pretrained on small tumours (mean radius below average), target: large ones."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    y = np.where(y == 1, 1.0, -1.0)
+    big = X[:, 0] > 0
+    src = Ridge(alpha=1.0).fit(X[~big], y[~big])
+    idx = np.random.default_rng(seed).permutation(np.flatnonzero(big))
+    return src, X[idx[:n_ft]], y[idx[:n_ft]], X[idx[n_ft:]], y[idx[n_ft:]], "classification"
+
+
+def truth_and_advice(scenario, n_ft, alpha, seed=0):
+    src, X, y, Xte, yte, task = scenario(n_ft, seed)
+    w, b = finetune_with_intercept(X, y.astype(float), src.coef_, src.intercept_, alpha)
+    if task == "regression":
+        pre = np.mean((yte - Xte @ src.coef_ - src.intercept_) ** 2)
+        ft = np.mean((yte - Xte @ w - b) ** 2)
+    else:
+        pre = np.mean(np.sign(Xte @ src.coef_ + src.intercept_) != yte)
+        ft = np.mean(np.sign(Xte @ w + b) != yte)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateEstimateWarning)
+        adv = should_finetune(src, X, y, alpha=alpha, task=task, X_unlabeled=Xte)
+    return pre, ft, adv
+
+
+@pytest.mark.parametrize("scenario", [diabetes, digits, cancer])
+def test_confident_advice_matches_the_truth(scenario):
+    # Truth: errors of both models on the held-out rest of the target part. Whenever the
+    # advice claims confidence, it must agree with the truth.
+    for n_ft in (15, 40, 100):
+        for alpha in (0.0, 0.1):
+            pre, ft, adv = truth_and_advice(scenario, n_ft, alpha)
+            if adv.confident:
+                assert adv.finetune == (ft < pre), (scenario.__name__, n_ft, alpha, pre, ft)
+            assert "leave-one-out" in adv.summary()
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        digits,  # (diabetes: no gap that large in these scenarios)
+        pytest.param(
+            cancer,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="30 strongly correlated features: the pretrained margins are far from "
+                "Gaussian, so Phi(-mean/std) overstates its error rate (0.19 vs 0.08 measured "
+                "at n=40) and the advice (not confident) says fine-tune at alpha=0.1",
+            ),
+        ),
+    ],
+)
+def test_advice_right_where_the_true_gap_is_large(scenario):
+    # where one model's true error is more than 1.5 times the other's, the decision (even
+    # when not confident) must be right
+    checked = 0
+    for n_ft in (15, 40, 100):
+        for alpha in (0.0, 0.1):
+            pre, ft, adv = truth_and_advice(scenario, n_ft, alpha)
+            if max(pre, ft) > 1.5 * min(pre, ft):
+                checked += 1
+                assert adv.finetune == (ft < pre), (scenario.__name__, n_ft, alpha, pre, ft)
+    assert checked >= 2

@@ -92,7 +92,7 @@ for scenario in (diabetes, digits, cancer):
 
 print(
     f"{'data':9}{'n':>4}{'alpha':>6} | {'true pre':>9}{'true ft':>9} | "
-    f"{'adv pre':>9}{'adv ft':>9}{'LOO':>9} | advice      truth"
+    f"{'adv pre':>9}{'adv ft':>10}{'LOO':>10} | advice      truth"
 )
 for name, n_ft, alpha, pre, ft, adv in rows:
     loo = "n/a" if adv.loo_error is None else f"{adv.loo_error:.4g}"

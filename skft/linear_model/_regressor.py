@@ -117,7 +117,7 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     batch_size_ : int
         Minibatch size actually used (SGD only).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------

@@ -211,13 +211,6 @@ class _GramMoments:
         return t1, off_loo / ((n - 1) * (n - 2))
 
 
-def _spectrum_rows(Z, X_unlabeled):
-    if X_unlabeled is None:
-        return Z
-    U = X_unlabeled - X_unlabeled.mean(axis=0)
-    return np.vstack([Z, U])
-
-
 def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None):
     """Estimate pretrained error, noise variance, shift size and spectrum (regression).
 
@@ -269,7 +262,7 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
     t2, t2_loo = mom.offdiag(r)
     m1 = float(np.mean(r**2))
     m1_loo = (np.sum(r**2) - r**2) / (n - 1)
-    spectrum = estimate_spectrum(_spectrum_rows(X, X_unlabeled))
+    spectrum = estimate_spectrum(X, extra=X_unlabeled)
     if X_unlabeled is None:
         tr1, tr2 = spectrum.trace, spectrum.trace_sq
         tr1_loo, tr2_loo = mom.traces_loo()
@@ -392,7 +385,7 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
     mean_dot = float(np.mean(y * proj))
     mu_hat = X.T @ y / n
     Z = X - y[:, None] * mu_hat
-    spectrum = estimate_spectrum(_spectrum_rows(Z, X_unlabeled))
+    spectrum = estimate_spectrum(Z, extra=X_unlabeled)
     wsw = float(np.sum((proj - y * mean_dot) ** 2) / (n - 1))
     coef_norm2 = d * wsw / spectrum.trace if spectrum.trace > 0 else float(coef @ coef)
     fallbacks = []

@@ -69,13 +69,32 @@ def _gram_eigenvalues(A):
     return g, float(np.sum(g**2))
 
 
-def estimate_spectrum(A, *, n_grid=160, n_path=64):
+def _stats_with_extra(A, U):
+    """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` without
+    forming the stacked or the centred copy when the feature side is the smaller one."""
+    m = A.shape[0] + U.shape[0]
+    d = A.shape[1]
+    mean = U.mean(axis=0)
+    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean
+    row_sq = np.r_[np.einsum("ij,ij->i", A, A), u_sq]
+    if m <= d:
+        g, fro2 = _gram_eigenvalues(np.vstack([A, U - mean]))
+        return g, fro2, row_sq
+    gram = A.T @ A + U.T @ U - U.shape[0] * np.outer(mean, mean)
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return g, float(np.sum(g**2)), row_sq
+
+
+def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     """Estimate the population eigenvalues of the covariance of the rows of ``A``.
 
     Parameters
     ----------
     A : ndarray of shape (n_rows, n_features)
         Centred rows (validated by the caller; not modified).
+    extra : ndarray of shape (n_extra, n_features), default=None
+        More rows from the same distribution (e.g. unlabelled data), centred here by their
+        own mean, pooled with ``A`` without copying them when ``n_rows + n_extra > d``.
     n_grid : int, default=160
         Number of candidate eigenvalues (log-spaced, plus zero) in the fitted mixture.
     n_path : int, default=64
@@ -96,9 +115,13 @@ def estimate_spectrum(A, *, n_grid=160, n_path=64):
     True
     """
     A = np.asarray(A, dtype=float)
-    m, d = A.shape
-    g, fro2 = _gram_eigenvalues(A)
-    row_sq = np.einsum("ij,ij->i", A, A)
+    d = A.shape[1]
+    if extra is None:
+        g, fro2 = _gram_eigenvalues(A)
+        row_sq = np.einsum("ij,ij->i", A, A)
+    else:
+        g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
+    m = row_sq.size
     trace = float(row_sq.sum() / m)
     trace_sq = float((fro2 - np.sum(row_sq**2)) / (m * (m - 1))) if m > 1 else np.nan
     if m >= 50 * d:
@@ -136,7 +159,7 @@ def estimate_spectrum(A, *, n_grid=160, n_path=64):
     if m > d:
         n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
     else:
-        n_null = int(np.sum(np.all(A == 0.0, axis=0)))
+        n_null = int(np.sum(np.all(A == 0.0, axis=0))) if extra is None else 0
     if n_null:
         eig[d - n_null :] = 0.0
     if eig.sum() > 0:  # match the unbiased trace exactly after the quantile rounding

@@ -208,3 +208,18 @@ def test_classification_theory_inputs_reproduce_the_moments():
     assert m @ w == pytest.approx(est.mean_dot_coef)
     assert w @ w == pytest.approx(est.coef_norm2)
     assert cov.shape == (d,)
+
+
+@pytest.mark.parametrize("shape", [(50, 40), (20, 400)])
+def test_spectrum_extra_rows_equal_stacking(shape):
+    # the pooled statistics computed without copies equal those of the stacked, centred rows
+    rng = np.random.default_rng(0)
+    m, d = shape
+    A = rng.standard_normal((m, d))
+    U = rng.standard_normal((4 * m, d)) * 2 + 3
+    pooled = estimate_spectrum(A, extra=U)
+    stacked = estimate_spectrum(np.vstack([A, U - U.mean(axis=0)]))
+    np.testing.assert_allclose(pooled.eigenvalues, stacked.eigenvalues, rtol=1e-8)
+    assert pooled.trace == pytest.approx(stacked.trace, rel=1e-12)
+    assert pooled.trace_sq == pytest.approx(stacked.trace_sq, rel=1e-10)
+    assert pooled.n_rows == 5 * m

@@ -273,3 +273,30 @@ def test_load_labels_text_numbers_and_header(tmp_path):
     (tmp_path / "e.csv").write_text("1,2\n3,4\n")
     with pytest.raises(InputFileError, match="single column"):
         load_labels(tmp_path / "e.csv", "--y")
+
+
+def test_advise_multiclass_coefficient_matrix_and_intercept_file(tmp_path):
+    rng = np.random.default_rng(0)
+    d, n = 30, 90
+    means = rng.standard_normal((3, d))
+    labels = rng.integers(0, 3, n)
+    X = 0.5 * means[labels] + rng.standard_normal((n, d))
+    W0 = 0.3 * means + 0.2 * rng.standard_normal((3, d))
+    write_csv(tmp_path / "W0.csv", W0)
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "y.csv").write_text(
+        "animal\n" + "\n".join(np.array(["cat", "dog", "emu"])[labels]) + "\n"
+    )
+    write_csv(tmp_path / "b0.csv", [[0.1], [-0.2], [0.0]])
+    code, out, err = run_main("advise", "--coef", tmp_path / "W0.csv", "--X", tmp_path / "X.npy",
+                              "--y", tmp_path / "y.csv", "--intercept", tmp_path / "b0.csv",
+                              "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["classes"] == ["cat", "dog", "emu"]
+    assert len(got["per_class"]) == 3
+    # W0 with the wrong number of classes
+    write_csv(tmp_path / "W1.csv", W0[:2])
+    code, out, err = run_main("advise", "--coef", tmp_path / "W1.csv", "--X", tmp_path / "X.npy",
+                              "--y", tmp_path / "y.csv")
+    assert code == 2 and "3 classes" in err and len(err.strip().splitlines()) == 1

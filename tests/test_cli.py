@@ -300,3 +300,18 @@ def test_advise_multiclass_coefficient_matrix_and_intercept_file(tmp_path):
     code, out, err = run_main("advise", "--coef", tmp_path / "W1.csv", "--X", tmp_path / "X.npy",
                               "--y", tmp_path / "y.csv")
     assert code == 2 and "3 classes" in err and len(err.strip().splitlines()) == 1
+
+
+def test_without_matplotlib_demo_says_so_and_advise_plot_fails_cleanly(
+    tmp_path, monkeypatch, regression_files
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, out, err = run_main("demo")
+    assert code == 0, err
+    assert "No figure: matplotlib is not installed" in out and "pip install" in out
+    assert not (tmp_path / "skft-output").exists()
+    files, _ = regression_files
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--plot", tmp_path / "c.png")
+    assert code == 2 and "matplotlib is not installed" in err and out == ""

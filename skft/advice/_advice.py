@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import ndtri
 
 from ._core import regression_problem
 from ._core_classification import classification_problem
@@ -44,11 +45,11 @@ class ErrorEstimate:
 def _intervals_text(intervals):
     if not intervals:
         return "no n"
-    parts = []
+    parts = ["n in"]
     for lo, hi in intervals:
         hi_s = "inf" if math.isinf(hi) else f"{hi:.0f}"
         parts.append(f"({lo:.0f}, {hi_s})")
-    return " U ".join(parts)
+    return parts[0] + " " + " U ".join(parts[1:])
 
 
 def _jsonable(x):
@@ -174,7 +175,7 @@ class FinetuneAdvice:
             f"{('n/a' if self.loo_error is None else f'{self.loo_error:.4g}'):>14}",
             f"recommended alpha: {self.recommended_alpha:.3g} "
             f"(predicted {self.metric} {self.recommended_error:.4g})",
-            f"fine-tuning at alpha={self.alpha:g} helps for n in "
+            f"fine-tuning at alpha={self.alpha:g} helps for "
             f"{_intervals_text(self.helps_intervals)}",
         ]
         verdict = "fine-tune" if self.finetune else "keep the pretrained model"
@@ -197,8 +198,7 @@ class FinetuneAdvice:
 
     @property
     def _z(self):
-        fe = self.finetuned_error
-        return (fe.high - fe.value) / fe.stderr if fe.stderr > 0 else 1.96
+        return float(ndtri(0.5 + self.confidence / 2.0))
 
     @staticmethod
     def _iv(est):

@@ -70,6 +70,8 @@ def calibrate_noise(unk, X, r, fit_intercept, alpha):
     """
     ev = unk.spectrum.eigenvalues
     n_eff, m1 = unk.n_samples, unk.pretrained_error
+    if not m1 > 0:  # the pretrained model fits every target label: nothing to calibrate
+        return unk
     grid = (ev.sum() / ev.size) * np.logspace(-2, 1, 16)
     if alpha > 0:
         grid = np.unique(np.r_[grid, alpha])
@@ -77,9 +79,11 @@ def calibrate_noise(unk, X, r, fit_intercept, alpha):
     model = _RegressionModel(unk)
     A = model.finetuned(n_eff, grid, m1, 0.0)
     B = (model.finetuned(n_eff, grid, m1, m1) - A) / m1
+    if not (np.all(np.isfinite(gcv)) and np.all(gcv > 0)):
+        return unk
     w = 1.0 / gcv**2
     denom = np.sum(w * B * B)
-    if not (np.all(np.isfinite(gcv)) and denom > 0):
+    if not denom > 0:
         return unk
     s2 = float(np.clip(np.sum(w * B * (gcv - A)) / denom, 0.0, m1))
     d = ev.size

@@ -289,7 +289,13 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         "delta = w0 - w_star spread over the eigen-directions of Sigma like a random direction",
     )
     fallbacks = []
-    if not t2 > 0 or not np.isfinite(ratio):
+    if not m1 > 0:
+        fallbacks.append(
+            "the pretrained model fits every target label exactly (r = 0): no shift and no "
+            "noise are detectable, fine-tuning cannot improve on it"
+        )
+        signal, noise = 0.0, 0.0
+    elif not t2 > 0 or not np.isfinite(ratio):
         fallbacks.append(
             "no shift detectable (delta' Sigma^2 delta estimated <= 0): ||delta||^2 set to 0 "
             "and the noise variance to mean(r^2)"

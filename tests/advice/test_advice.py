@@ -252,3 +252,14 @@ def test_estimate_asymptotic_error_curve_against_true_theory():
     true = regression_risk(truth.covariance, truth.delta, truth.noise_var, n_grid, 0.05).finetuned
     se = preds.std(axis=0, ddof=1) / np.sqrt(len(preds))
     assert np.all(np.abs(preds.mean(axis=0) - true) < 4 * se + 0.02 * true)
+
+
+def test_pretrained_model_fitting_every_label():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 60))
+    w0 = rng.standard_normal(60)
+    with pytest.warns(DegenerateEstimateWarning, match="fits every target label"):
+        adv = should_finetune(w0, X, X @ w0, fit_intercept=False)
+    assert not adv.finetune and not adv.confident
+    assert adv.pretrained_error.value == 0.0 and adv.finetuned_error.value == 0.0
+    assert "helps for no n" in adv.summary()

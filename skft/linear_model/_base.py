@@ -22,13 +22,14 @@ from .._core._sgd import (
     step_from_stats,
 )
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
+from ._asymptotic import _AsymptoticErrorMixin
 
 # solver="auto" uses the closed form when the smaller Gram side is at most this large
 # (a 5000 x 5000 float64 matrix is 200 MB).
 EXACT_MAX_SIDE = 5000
 
 
-class _BaseWarmStartSGD(BaseEstimator):
+class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     """Common machinery; see WarmStartSGDRegressor for the parameters."""
 
     _parameter_constraints: dict = {
@@ -228,6 +229,7 @@ class _BaseWarmStartSGD(BaseEstimator):
         coef = np.ascontiguousarray(W.T, dtype=out_dtype)
         self.coef_ = coef if self._multi_coef else coef[0]
         self.intercept_ = np.asarray(b, dtype=out_dtype).copy()
+        self._remember_fit_data(X, y)
         return self
 
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call):

@@ -72,6 +72,8 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     (['cat', 'dog'], (1, 100), 1.0)
     """
 
+    _asymptotic_task = "classification"
+
     _parameter_constraints: dict = {
         **_BaseWarmStartSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],

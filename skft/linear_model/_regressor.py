@@ -134,6 +134,8 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     True
     """
 
+    _asymptotic_task = "regression"
+
     _parameter_constraints: dict = {
         **_BaseWarmStartSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],

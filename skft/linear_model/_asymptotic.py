@@ -1,0 +1,230 @@
+"""``predict_asymptotic_error``: the theory's test error for a fitted warm-start estimator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..advice import estimate_asymptotic_error
+from ..theory import classification_error, regression_risk
+from ..utils._sklearn_compat import check_is_fitted
+
+__all__ = ["AsymptoticError"]
+
+
+@dataclass(frozen=True)
+class AsymptoticError:
+    """Predicted test error of the pretrained and of the fine-tuned model.
+
+    Attributes
+    ----------
+    pretrained : float or ndarray
+        Test error of the start ``coef_init_`` (MSE with noise for a regressor, misclassification
+        rate for a classifier; per class, one-vs-rest, for a multiclass classifier estimated from
+        data). From moments: the theory; from data: measured on the target labels.
+    finetuned : float or ndarray of shape ``broadcast(n_samples, alpha)``
+        Predicted test error of the fine-tuned model (leading ``n_classes`` axis for multiclass).
+    n_samples, alpha : ndarray
+        The broadcast sample sizes and pulls the prediction is for.
+    source : {"moments", "data"}
+        Whether the unknowns were given (``"moments"``) or estimated from data (``"data"``).
+    details : object
+        The full result: :class:`skft.theory.RegressionRisk`,
+        :class:`skft.theory.ClassificationError` or
+        :class:`skft.advice.EstimatedAsymptoticError` (with the estimated unknowns).
+    """
+
+    pretrained: object
+    finetuned: object
+    n_samples: np.ndarray
+    alpha: np.ndarray
+    source: str
+    details: object
+
+
+class _AsymptoticErrorMixin:
+    """Adds ``predict_asymptotic_error`` and keeps a reference to the last fitted data."""
+
+    def _remember_fit_data(self, X, y):
+        # A reference (not a copy) to the validated training data, so that
+        # ``predict_asymptotic_error()`` works without arguments; dropped when pickling.
+        self._fit_data = (X, y)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_fit_data", None)
+        return state
+
+    def predict_asymptotic_error(
+        self,
+        X=None,
+        y=None,
+        *,
+        n_samples=None,
+        alpha=None,
+        covariance=None,
+        noise_var=None,
+        delta=None,
+        coef_star=None,
+        mean=None,
+        X_unlabeled=None,
+    ):
+        """Test error the theory predicts for the start and for this fine-tuning.
+
+        Two routes, chosen by the arguments:
+
+        - **From moments** (``covariance`` given): the exact asymptotic formulas of
+          :mod:`skft.theory` for this estimator's ``coef_init_`` and ``alpha``. A regressor
+          needs ``noise_var`` and ``delta = coef_init_ - w_star`` (or ``coef_star = w_star``):
+          :func:`skft.theory.regression_risk`. A binary classifier needs ``mean``, the mean of
+          the features of class ``classes_[1]`` in the symmetric mixture ``x = y mean + z``:
+          :func:`skft.theory.classification_error`.
+        - **From data** (otherwise): the unknowns are estimated from ``(X, y)`` (default: the
+          data of the last ``fit``/``partial_fit``, to which the estimator keeps a reference,
+          not a copy, that is not pickled) exactly as in
+          :func:`skft.should_finetune`: the pretrained error is measured on the target labels,
+          the fine-tuned error predicted by the theory
+          (:func:`skft.advice.estimate_asymptotic_error`).
+
+        The theory describes the squared-loss fine-tuning (the limit of SGD, what
+        ``solver="exact"`` computes) without sample weights, in the proportional limit
+        ``n, d -> inf``; with ``fit_intercept=True`` one sample is spent on the intercept. For
+        other losses it is an approximation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            Labelled target data to estimate the unknowns from (data route only).
+        y : array-like of shape (n_samples,), default=None
+        n_samples : float or array-like, default=None
+            Sample sizes to predict at; default the number of samples fitted on (or in ``X``).
+            An array gives a curve.
+        alpha : float or array-like, default=None
+            Pull toward the start; default this estimator's ``alpha``. Broadcast with
+            ``n_samples``.
+        covariance : array-like of shape (n_features, n_features) or (n_features,), \
+or Spectrum, default=None
+            Target feature covariance (moments route).
+        noise_var : float, default=None
+            Noise variance of the target (regressor, moments route).
+        delta : array-like of shape (n_features,), default=None
+            ``coef_init_ - w_star`` (regressor, moments route).
+        coef_star : array-like of shape (n_features,), default=None
+            The true target coefficients ``w_star``, instead of ``delta``.
+        mean : array-like of shape (n_features,), default=None
+            Class mean (binary classifier, moments route).
+        X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
+            Unlabelled target features improving the covariance estimate (data route).
+
+        Returns
+        -------
+        AsymptoticError
+            With ``.pretrained``, ``.finetuned``, ``.n_samples``, ``.alpha``, ``.source``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skft import WarmStartSGDRegressor
+        >>> from skft.datasets import make_transfer_regression
+        >>> X, y, truth = make_transfer_regression(200, 400, noise=0.5, shift=1.0,
+        ...                                        random_state=0)
+        >>> est = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+        >>> given = est.predict_asymptotic_error(covariance=truth.covariance,
+        ...                                      noise_var=truth.noise_var, delta=truth.delta)
+        >>> # isotropic closed form: s2 + (1 - n/d) ||delta||^2 + s2 n / (d - n) = 1.0
+        >>> round(given.pretrained, 3), round(given.finetuned, 3)
+        (1.25, 1.0)
+        >>> estimated = est.predict_asymptotic_error()        # from the fitted data
+        >>> estimated.source, estimated.finetuned < estimated.pretrained
+        ('data', True)
+        >>> est.predict_asymptotic_error(n_samples=[100, 200, 800]).finetuned.shape
+        (3,)
+        """
+        check_is_fitted(self)
+        if alpha is None:
+            alpha = self.alpha
+        moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
+        if covariance is not None:
+            return self._from_moments(covariance, n_samples, alpha, **moments)
+        given = [name for name, value in moments.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} given without covariance: pass covariance to predict from "
+                "moments, or none of them to estimate the unknowns from data."
+            )
+        if (X is None) != (y is None):
+            raise ValueError("pass both X and y, or neither (to use the data fitted on).")
+        if X is None:
+            if getattr(self, "_fit_data", None) is None:
+                raise ValueError(
+                    "no data to estimate the unknowns from: this estimator does not keep its "
+                    "training data after pickling; pass X and y, or the moments (covariance, ...)."
+                )
+            X, y = self._fit_data
+        if sp.issparse(X):
+            X = X.toarray()
+        if n_samples is None:
+            n_samples = np.shape(X)[0]
+        est = estimate_asymptotic_error(
+            self._start_for_advice(),
+            None,
+            X,
+            y,
+            alpha=alpha,
+            n_samples=n_samples,
+            task=self._asymptotic_task,
+            X_unlabeled=X_unlabeled,
+            fit_intercept=self.fit_intercept,
+        )
+        return AsymptoticError(est.pretrained, est.finetuned, est.n_samples, est.alpha, "data", est)
+
+    def _n_samples_fitted(self):
+        data = getattr(self, "_fit_data", None)
+        if data is None:
+            raise ValueError("pass n_samples: the number of samples fitted on is not known here.")
+        return np.shape(data[0])[0]
+
+    def _from_moments(self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean):
+        if n_samples is None:
+            n_samples = self._n_samples_fitted()
+        coef0 = np.asarray(self.coef_init_, dtype=np.float64)
+        if self._asymptotic_task == "regression":
+            if mean is not None:
+                raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
+            if noise_var is None:
+                raise ValueError("noise_var is required with covariance for a regressor.")
+            if (delta is None) == (coef_star is None):
+                raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
+            if delta is None:
+                coef_star = np.asarray(coef_star, dtype=np.float64)
+                if coef_star.shape != coef0.shape:
+                    raise ValueError(
+                        f"coef_star must have shape {coef0.shape} like coef_init_, "
+                        f"got {coef_star.shape}."
+                    )
+                delta = coef0 - coef_star
+            res = regression_risk(covariance, delta, noise_var, n_samples, alpha)
+        else:
+            if noise_var is not None or delta is not None or coef_star is not None:
+                raise ValueError("a classifier needs covariance and mean only.")
+            if mean is None:
+                raise ValueError("mean is required with covariance for a classifier.")
+            if coef0.shape[0] != 1:
+                raise ValueError(
+                    "predicting from moments covers binary classification (the symmetric "
+                    f"two-class mixture); this classifier has {len(self.classes_)} classes. "
+                    "Estimate from data instead (no covariance)."
+                )
+            res = classification_error(covariance, mean, coef0[0], n_samples, alpha)
+        nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+        return AsymptoticError(res.pretrained, res.finetuned, nn, aa, "moments", res)
+
+    def _start_for_advice(self):
+        start = SimpleNamespace(coef_=self.coef_init_, intercept_=self.intercept_init_)
+        if hasattr(self, "classes_"):
+            start.classes_ = self.classes_
+        return start

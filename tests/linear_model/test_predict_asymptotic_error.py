@@ -1,0 +1,143 @@
+"""predict_asymptotic_error: both routes, against independent computations and simulation."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from skft import WarmStartSGDClassifier, WarmStartSGDRegressor
+from skft.advice import estimate_asymptotic_error
+from skft.datasets import exact_test_error, make_transfer_classification, make_transfer_regression
+
+
+def test_regressor_moments_match_isotropic_closed_form():
+    # Sigma = I, alpha = 0, n < d: s2 + (1 - n/d)||delta||^2 + s2 n / (d - n) (DESIGN.md 4)
+    X, y, truth = make_transfer_regression(150, 500, noise=0.7, shift=1.3, random_state=1)
+    est = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+    n, d, s2 = 150, 500, truth.noise_var
+    dd = float(truth.delta @ truth.delta)
+    res = est.predict_asymptotic_error(covariance=truth.covariance, noise_var=s2,
+                                       coef_star=truth.w_star)
+    assert res.source == "moments"
+    np.testing.assert_allclose(res.pretrained, dd + s2, rtol=1e-12)
+    np.testing.assert_allclose(res.finetuned, s2 + (1 - n / d) * dd + s2 * n / (d - n),
+                               rtol=1e-10)
+    # delta and coef_star are two routes to the same number
+    res2 = est.predict_asymptotic_error(covariance=truth.covariance, noise_var=s2,
+                                        delta=truth.delta)
+    np.testing.assert_allclose(res2.finetuned, res.finetuned, rtol=1e-14)
+
+
+def test_regressor_uses_its_own_alpha_and_curves():
+    X, y, truth = make_transfer_regression(100, 300, spectrum="bilevel", random_state=2)
+    est = WarmStartSGDRegressor(truth.coef_init, alpha=0.3, fit_intercept=False).fit(X, y)
+    kw = dict(covariance=truth.covariance, noise_var=truth.noise_var, delta=truth.delta)
+    at_fit = est.predict_asymptotic_error(**kw)
+    curve = est.predict_asymptotic_error(n_samples=[50, 100, 400], **kw)
+    assert curve.finetuned.shape == (3,)
+    np.testing.assert_allclose(curve.finetuned[1], at_fit.finetuned, rtol=1e-12)
+    assert np.all(curve.alpha == 0.3)
+    other = est.predict_asymptotic_error(alpha=0.0, **kw)
+    assert not np.isclose(other.finetuned, at_fit.finetuned)
+
+
+def test_regressor_moments_against_simulation():
+    # Monte-Carlo of the real estimator: mean realised error over seeds within 4 standard
+    # errors (estimated from the seeds) of the prediction.
+    n, d, seeds = 200, 400, 12
+    realised = []
+    for seed in range(seeds):
+        X, y, truth = make_transfer_regression(n, d, spectrum="powerlaw", distribution="uniform",
+                                               noise=0.5, shift=1.0, random_state=seed)
+        est = WarmStartSGDRegressor(truth.coef_init, alpha=0.05, fit_intercept=False,
+                                    solver="exact").fit(X, y)
+        realised.append(exact_test_error(truth, est.coef_))
+    pred = est.predict_asymptotic_error(covariance=truth.covariance, noise_var=truth.noise_var,
+                                        delta=truth.delta).finetuned
+    se = np.std(realised, ddof=1) / np.sqrt(seeds)
+    assert abs(np.mean(realised) - pred) < 4 * se
+
+
+def test_classifier_moments_match_formula_and_simulation():
+    n, d, seeds = 200, 400, 12
+    errors = []
+    for seed in range(seeds):
+        X, y, truth = make_transfer_classification(n, d, separation=2.0, shift=1.0,
+                                                   random_state=seed)
+        clf = WarmStartSGDClassifier(truth.coef_init, fit_intercept=False,
+                                     solver="exact").fit(X, y)
+        errors.append(exact_test_error(truth, clf.coef_[0]))
+    res = clf.predict_asymptotic_error(covariance=truth.covariance, mean=truth.mean)
+    w0, mu, cov = truth.coef_init, truth.mean, truth.covariance
+    cov_w0 = w0 @ (cov * w0) if cov.ndim == 1 else w0 @ cov @ w0
+    np.testing.assert_allclose(res.pretrained, norm.cdf(-(mu @ w0) / np.sqrt(cov_w0)),
+                               rtol=1e-12)
+    se = np.std(errors, ddof=1) / np.sqrt(seeds)
+    assert abs(np.mean(errors) - res.finetuned) < 4 * se
+
+
+def test_data_route_defaults_to_fitted_data():
+    X, y, truth = make_transfer_regression(120, 300, random_state=3)
+    est = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+    res = est.predict_asymptotic_error(n_samples=[60, 120, 600])
+    ref = estimate_asymptotic_error(truth.coef_init, 0.0, X, y, alpha=0.0,
+                                    n_samples=[60, 120, 600], fit_intercept=False)
+    assert res.source == "data"
+    np.testing.assert_allclose(res.finetuned, ref.finetuned, rtol=1e-12)
+    # the pretrained error is measured on the target labels
+    np.testing.assert_allclose(res.pretrained, np.mean((y - X @ truth.coef_init) ** 2))
+
+
+def test_pickled_estimator_drops_the_data_but_accepts_it_again():
+    X, y, truth = make_transfer_regression(80, 200, random_state=4)
+    est = WarmStartSGDRegressor(truth.coef_init).fit(X, y)
+    before = est.predict_asymptotic_error()
+    back = pickle.loads(pickle.dumps(est))
+    assert not hasattr(back, "_fit_data")
+    with pytest.raises(ValueError, match="pass X and y"):
+        back.predict_asymptotic_error()
+    np.testing.assert_allclose(back.predict_asymptotic_error(X, y).finetuned, before.finetuned)
+
+
+def test_classifier_data_route_binary_and_multiclass():
+    X, y, truth = make_transfer_classification(150, 300, separation=2.0, random_state=5)
+    clf = WarmStartSGDClassifier(truth.coef_init, fit_intercept=False).fit(X, y)
+    res = clf.predict_asymptotic_error()
+    assert 0 <= res.finetuned <= 1 and 0 <= res.pretrained <= 1
+    rng = np.random.default_rng(0)
+    Xm = rng.standard_normal((90, 40))
+    ym = np.array(["a", "b", "c"])[np.argmax(Xm[:, :3], axis=1)]
+    W0 = rng.standard_normal((3, 40)) * 0.1
+    clf3 = WarmStartSGDClassifier(W0).fit(Xm, ym)
+    res3 = clf3.predict_asymptotic_error(n_samples=[45, 90])
+    assert res3.finetuned.shape == (3, 2)
+    with pytest.raises(ValueError, match="binary"):
+        clf3.predict_asymptotic_error(covariance=np.ones(40), mean=np.ones(40))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(noise_var=1.0), "without covariance"),
+        (dict(covariance=np.ones(30), delta=np.zeros(30)), "noise_var"),
+        (dict(covariance=np.ones(30), noise_var=1.0), "exactly one"),
+        (dict(covariance=np.ones(30), noise_var=1.0, coef_star=np.zeros(3)), "coef_star"),
+        (dict(covariance=np.ones(30), noise_var=-1.0, delta=np.zeros(30)), "noise_var"),
+        (dict(covariance=np.ones(30), noise_var=1.0, delta=np.zeros(30), mean=np.ones(30)),
+         "mean"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(kwargs, match):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 30)), rng.standard_normal(20)
+    est = WarmStartSGDRegressor(np.zeros(30)).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        est.predict_asymptotic_error(**kwargs)
+
+
+def test_unfitted_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        WarmStartSGDRegressor().predict_asymptotic_error()

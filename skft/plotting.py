@@ -243,7 +243,8 @@ class FinetuneCurveDisplay:
         (lines["pretrained"],) = ax.plot(n, pre, **{**kw, **(pretrained_kw or {})})
         if self.pretrained_band is not None:
             low, high = (float(v) for v in self.pretrained_band)
-            ax.axhspan(low, high, color=lines["pretrained"].get_color(), alpha=0.12, lw=0)
+            ax.axhspan(low, high, color=lines["pretrained"].get_color(), alpha=0.12, lw=0,
+                       label=f"pretrained {metric}, interval")
         alpha_text = f"alpha={float(self.alpha):.3g}"
         kw = {"color": "C0", "label": f"fine-tuned, {alpha_text}"}
         (lines["finetuned"],) = ax.plot(n, _finite_or_nan(ft), **{**kw, **(finetuned_kw or {})})

@@ -145,6 +145,14 @@ def report(rows, title):
         reg_abs = np.mean(chosen - best)
         out[m] = (correct, reg_rel, reg_abs)
         print(f"{m:8} {correct:>18.3f} {reg_rel:>18.4f} {reg_abs:>18.4g}")
+    big_n = np.array([r["n"] >= 100 for r in rows])
+    sel = clear & big_n
+    if sel.any():
+        parts = []
+        for m in ("theory", "loo", "cv5"):
+            dec = np.array([r["dec"][m] for r in rows])
+            parts.append(f"{m} {np.mean(dec[sel] == (ft < pre)[sel]):.3f}")
+        print(f"correct (gap>10%) with n >= 100 ({sel.sum()} problems): " + ", ".join(parts))
     conf = np.array([r["confident"] for r in rows])
     dec = np.array([r["dec"]["theory"] for r in rows])
     if conf.any():

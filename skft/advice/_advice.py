@@ -26,6 +26,13 @@ class ErrorEstimate:
         Standard error.
     low, high : float
         ``value -+ z * stderr`` at the advice's confidence level (``low`` clipped at 0).
+
+    Examples
+    --------
+    >>> from skft.advice import ErrorEstimate
+    >>> e = ErrorEstimate.from_se(0.5, 0.1, z=1.96)
+    >>> f"{e:.3g}"
+    '0.5 [0.304, 0.696]'
     """
 
     value: float
@@ -110,6 +117,18 @@ class FinetuneAdvice:
     per_class : tuple of FinetuneAdvice or None
         One-vs-rest advice per class (multiclass only).
     classes : ndarray or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import should_finetune
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.standard_normal((80, 200))
+    >>> w_star = rng.standard_normal(200) / np.sqrt(200)
+    >>> y = X @ w_star + 0.3 * rng.standard_normal(80)
+    >>> advice = should_finetune(w_star, X, y, fit_intercept=False)  # the start is the truth
+    >>> advice.finetune
+    False
     """
 
     task: str
@@ -267,6 +286,19 @@ class FinetuneAdvice:
         Returns
         -------
         ax : matplotlib Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from skft.advice import should_finetune
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((60, 120))
+        >>> y = X @ rng.standard_normal(120) / 11 + 0.2 * rng.standard_normal(60)
+        >>> ax = should_finetune(np.zeros(120), X, y).plot()
+        >>> ax.get_xscale()
+        'log'
         """
         from ._plot import plot_advice
 

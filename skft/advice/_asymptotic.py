@@ -28,6 +28,17 @@ class EstimatedAsymptoticError:
     task : str
     unknowns : object or tuple
         The estimated unknowns (see :func:`estimate_regression_unknowns`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_asymptotic_error
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 100))
+    >>> y = X @ np.full(100, 0.1) + 0.5 * rng.standard_normal(50)
+    >>> est = estimate_asymptotic_error(np.zeros(100), None, X, y, n_samples=[25, 50])
+    >>> est.task, est.finetuned.shape
+    ('regression', (2,))
     """
 
     pretrained: object

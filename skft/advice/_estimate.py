@@ -39,7 +39,19 @@ __all__ = [
 
 
 class DegenerateEstimateWarning(UserWarning):
-    """An estimated unknown was out of its range and a documented fallback was used."""
+    """An estimated unknown was out of its range and a documented fallback was used.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skft.advice import DegenerateEstimateWarning, estimate_regression_unknowns
+    >>> X = np.random.default_rng(0).standard_normal((20, 50))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     est = estimate_regression_unknowns(X, np.zeros(20))   # w0 fits every label
+    >>> caught[0].category is DegenerateEstimateWarning
+    True"""
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,17 @@ class RegressionUnknowns:
     noise_var_moments : float
         The method-of-moments noise variance (equal to ``noise_var`` unless the advice
         calibrated it on the generalised cross-validation curve, see ``should_finetune``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_regression_unknowns
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((400, 200))
+    >>> est = estimate_regression_unknowns(X, -X @ np.full(200, 0.05) + rng.standard_normal(400))
+    >>> cov, delta = est.theory_inputs()
+    >>> cov.shape, bool(np.allclose(delta, delta[0]))
+    ((200,), True)
     """
 
     pretrained_error: float
@@ -119,6 +142,17 @@ class ClassificationUnknowns:
         Estimated eigenvalues of the within-class covariance.
     n_samples : int
     assumptions, fallbacks : tuple of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_classification_unknowns
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.choice([-1.0, 1.0], 200)
+    >>> X = y[:, None] * np.full(100, 0.2) + rng.standard_normal((200, 100))
+    >>> est = estimate_classification_unknowns(X, y, np.full(100, 0.1))
+    >>> 0 < est.pretrained_error < 0.5
+    True
     """
 
     pretrained_error: float

@@ -55,6 +55,15 @@ class LeaveOneOut:
         because it is taken as the limit.
     side : {"kernel", "features"}
         Which Gram matrix was factorised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import loo_residuals
+    >>> X = np.random.default_rng(0).standard_normal((10, 30))
+    >>> loo = loo_residuals(X, np.ones(10), 0.5)
+    >>> loo.side, loo.residuals.shape
+    ('kernel', (10,))
     """
 
     alpha: float | np.ndarray

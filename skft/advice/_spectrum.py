@@ -45,6 +45,14 @@ class SpectrumEstimate:
         Number of rows ``m`` it was estimated from.
     method : str
         ``"sample"`` (sample eigenvalues, used when ``m >= 50 d``) or ``"resolvent-nnls"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice import estimate_spectrum
+    >>> est = estimate_spectrum(np.random.default_rng(0).standard_normal((2000, 20)))
+    >>> est.method, est.eigenvalues.shape
+    ('sample', (20,))
     """
 
     eigenvalues: np.ndarray

@@ -15,7 +15,10 @@ with ``g_i`` the eigenvalues of ``A'A / m`` (computed on the smaller Gram side).
 spectrum is then fitted as a non-negative mixture of point masses on a logarithmic grid that
 matches these equations along a path of ``lam``, the unbiased trace ``tr(A'A)/m`` and, more
 softly, the unbiased ``tr(Sigma^2)`` (El Karoui's 2008 approach, solved by non-negative
-least squares), and expanded to ``d`` eigenvalues by quantiles. Assumption: rows
+least squares), and expanded to ``d`` eigenvalues by quantiles. Eigenvalues below the
+smallest effective regularisation ``k_min`` of the path cannot be told apart from zero; the
+fit's mass there is placed at ``k_min`` (assumption: the spectrum has no unresolved mass far
+below what the data can see). Assumption: rows
 ``a = Sigma^{1/2} z`` with independent, centred, standardised entries of ``z`` (the
 Marchenko-Pastur model); the rows are centred by the caller when an intercept is fitted.
 """
@@ -161,9 +164,14 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     cdf = np.cumsum(p) / p.sum()
     idx = np.minimum(np.searchsorted(cdf, (np.arange(d) + 0.5) / d), ell.size - 1)
     # exact zeros only for directions the data provably never vary along (rank deficiency
-    # seen when m > d, all-zero columns when m <= d); any other mass at 0 from the fit is
-    # read as "below the resolution", the smallest grid value
-    eig = np.sort(np.maximum(ell[idx], ell[1]))[::-1]
+    # seen when m > d, all-zero columns when m <= d). Any other mass the fit puts at 0 or at
+    # the grid's floor is read as "below the resolution": the data only see eigenvalues
+    # through l / (l + k) with k >= k_min, the smallest effective regularisation on the path,
+    # so such mass is placed at k_min. (At the floor, a few spurious eigenvalues of 1e-4 tau
+    # would make tr(Sigma^-1), hence the least-squares extrapolation past n = d, arbitrary.)
+    k_min = float(k.min())
+    vals = np.where(idx <= 1, max(k_min, ell[1]), ell[idx])
+    eig = np.sort(vals)[::-1]
     if m > d:
         n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
     else:

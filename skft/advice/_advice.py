@@ -49,6 +49,42 @@ class ErrorEstimate:
         return f"{self.value:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
 
+def merge_intervals(intervals, rtol=1e-6):
+    """Merge intervals of ``n`` that overlap or share an endpoint.
+
+    The theory's search for the sample sizes at which fine-tuning helps splits its range at
+    the interpolation threshold ``n = d`` (where the ``alpha = 0`` formulas are singular).
+    When fine-tuning helps on both sides, the threshold does not hurt (a peak that hurts
+    leaves a gap of positive width), so ``(389, 400) U (400, inf)`` is one interval.
+
+    Parameters
+    ----------
+    intervals : sequence of (float, float)
+        Increasing, non-overlapping ``(low, high)`` pairs.
+    rtol : float, default=1e-6
+        Two intervals are adjacent when ``next_low - high <= rtol * max(1, next_low)``.
+
+    Returns
+    -------
+    tuple of (float, float)
+
+    Examples
+    --------
+    >>> from skft.advice._advice import merge_intervals
+    >>> merge_intervals([(389.0, 400.0), (400.0, float("inf"))])
+    ((389.0, inf),)
+    >>> merge_intervals([(1.0, 90.0), (700.0, float("inf"))])
+    ((1.0, 90.0), (700.0, inf))
+    """
+    out = []
+    for lo, hi in sorted((float(a), float(b)) for a, b in intervals):
+        if out and lo - out[-1][1] <= rtol * max(1.0, abs(lo)):
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
 def _intervals_text(intervals):
     if not intervals:
         return "no n"
@@ -57,6 +93,17 @@ def _intervals_text(intervals):
         hi_s = "inf" if math.isinf(hi) else f"{hi:.0f}"
         parts.append(f"({lo:.0f}, {hi_s})")
     return parts[0] + " " + " U ".join(parts[1:])
+
+
+def _grouped(labels, texts):
+    """``"class a: text; classes b, c: text"``, grouping the classes with the same text."""
+    groups = {}
+    for lab, txt in zip(labels, texts, strict=True):
+        groups.setdefault(txt, []).append(str(lab))
+    return [
+        f"{'class' if len(labs) == 1 else 'classes'} {', '.join(labs)}: {txt}"
+        for txt, labs in groups.items()
+    ]
 
 
 def _jsonable(x):
@@ -98,7 +145,8 @@ class FinetuneAdvice:
         Its predicted error.
     helps_intervals : tuple of (float, float)
         Sample sizes at which fine-tuning with ``alpha`` is predicted to beat the pretrained
-        model.
+        model (adjacent intervals merged). Multiclass: empty; the intervals are per class,
+        in ``per_class[k].helps_intervals`` (shown per class by :meth:`summary`).
     loo_error : float or None
         Closed-form leave-one-out error of the fine-tuned model (MSE or error rate), or None
         when undefined (``alpha = 0`` on rank-deficient ``X``).
@@ -194,14 +242,29 @@ class FinetuneAdvice:
             f"{('n/a' if self.loo_error is None else f'{self.loo_error:.4g}'):>14}",
             f"recommended alpha: {self.recommended_alpha:.3g} "
             f"(predicted {self.metric} {self.recommended_error:.4g})",
-            f"fine-tuning at alpha={self.alpha:g} helps for "
-            f"{_intervals_text(self.helps_intervals)}",
         ]
+        if self.per_class is None:
+            lines.append(
+                f"fine-tuning at alpha={self.alpha:g} helps for "
+                f"{_intervals_text(self.helps_intervals)}"
+            )
+        else:
+            lines.append(
+                f"fine-tuning at alpha={self.alpha:g} helps, per class (one-vs-rest), for:"
+            )
+            texts = [_intervals_text(a.helps_intervals) for a in self.per_class]
+            lines.extend("  " + t for t in _grouped(self.classes, texts))
         verdict = "fine-tune" if self.finetune else "keep the pretrained model"
         if self.confident:
             lines.append(
                 f"Decision: {verdict} (predicted gap {gap:+.3g}, beyond {pct} uncertainty "
                 f"+-{self._z * self.gap_stderr:.2g})."
+            )
+        elif abs(gap) > self._z * self.gap_stderr:  # not confident: no empirical check
+            lines.append(
+                f"Decision: {verdict}, but NOT confident: the predicted gap {gap:+.3g} is beyond "
+                f"the {pct} uncertainty +-{self._z * self.gap_stderr:.2g}, but there is no "
+                "leave-one-out check at this alpha (see Fallback): it rests on the theory alone."
             )
         else:
             lines.append(
@@ -211,8 +274,16 @@ class FinetuneAdvice:
             )
         if self.loo_finetune is not None and self.loo_finetune != self.finetune:
             lines.append("Note: the leave-one-out check disagrees with the theory.")
-        for msg in self.fallbacks:
-            lines.append(f"Fallback: {msg}")
+        if self.per_class is None:
+            lines.extend(f"Fallback: {msg}" for msg in self.fallbacks)
+        else:
+            msgs = {}
+            for lab, a in zip(self.classes, self.per_class, strict=True):
+                for msg in a.fallbacks:
+                    msgs.setdefault(msg, []).append(str(lab))
+            for msg, labs in msgs.items():
+                which = "class" if len(labs) == 1 else "classes"
+                lines.append(f"Fallback ({which} {', '.join(labs)}): {msg}")
         return "\n".join(lines)
 
     @property
@@ -458,7 +529,7 @@ def _assemble(res, task, setting, curve_n, classes=None):
         gap_stderr=res["gap_se"],
         recommended_alpha=res["recommended_alpha"],
         recommended_error=res["recommended_error"],
-        helps_intervals=res["intervals"],
+        helps_intervals=merge_intervals(res["intervals"]),
         loo_error=res["loo"],
         gcv_error=res["gcv"],
         loo_finetune=None
@@ -496,7 +567,8 @@ def _combine(per_class, setting, curve_n, classes):
     return FinetuneAdvice(
         task="classification",
         finetune=bool(ft.value < pre.value),
-        confident=bool(abs(ft.value - pre.value) > z * gap_se),
+        # as for one class: no confidence without the empirical check of every class
+        confident=bool(abs(ft.value - pre.value) > z * gap_se and loo is not None),
         pretrained_error=pre,
         finetuned_error=ft,
         gap_stderr=gap_se,

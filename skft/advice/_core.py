@@ -8,18 +8,63 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import ndtri
 
-from ..theory import finetune_helps_intervals, optimal_alpha
+from ..theory import optimal_alpha
 from ..theory._regression import _regression_risk
 from ._estimate import DegenerateEstimateWarning, estimate_regression_unknowns
 from ._loo import loo_residuals
 
-__all__ = ["fit_regression_model", "regression_problem"]
+__all__ = ["fit_regression_model", "helps_intervals", "regression_problem"]
 
 
 def _z(confidence):
     return float(ndtri(0.5 + confidence / 2.0))
+
+
+def helps_intervals(finetuned, pretrained, rank, n_max, n_grid=400):
+    """Intervals of ``n`` in ``(0, n_max]`` where ``finetuned(n) < pretrained``.
+
+    ``finetuned`` is evaluated on a logarithmic grid refined on both sides of the
+    interpolation threshold ``n = rank`` (never at it); every sign change between neighbours
+    is a boundary, found by Brent's method, or is ``rank`` itself when the two neighbours
+    straddle it (the ``alpha = 0`` risk has a pole there). Each boundary is counted once, so a
+    threshold that does not hurt does not split an interval, and one that hurts leaves a gap
+    of positive width. ``pretrained`` is the error the decision compares with.
+    """
+    grid = np.geomspace(1e-6 * max(rank, 1), n_max, n_grid)
+    if 0 < rank < n_max:
+        eps = np.geomspace(1e-9, 0.5, 40)
+        grid = np.concatenate([grid, rank * (1 - eps), rank * (1 + eps)])
+    grid = np.unique(grid[(grid > 0) & (grid <= n_max) & (grid != rank)])
+
+    def gain(n):
+        v = float(np.asarray(finetuned(np.array([n])), dtype=float)[0])
+        return v - pretrained if np.isfinite(v) else np.inf
+
+    with np.errstate(all="ignore"):
+        values = np.asarray(finetuned(grid), dtype=float) - pretrained
+    values = np.where(np.isfinite(values), values, np.inf)
+    helps = values < 0
+    out, start = [], 0.0 if helps[0] else None
+    for i in np.flatnonzero(helps[1:] != helps[:-1]):
+        a, b = grid[i], grid[i + 1]
+        if a < rank < b:
+            root = float(rank)
+        else:
+            try:
+                root = brentq(gain, a, b, xtol=1e-9 * b)
+            except ValueError:  # not a continuous change of sign: take the midpoint
+                root = 0.5 * (a + b)
+        if helps[i]:
+            out.append((start, root))
+            start = None
+        else:
+            start = root
+    if start is not None:
+        out.append((start, np.inf))
+    return tuple((float(a), float(b)) for a, b in out if b > a)
 
 
 class _RegressionModel:
@@ -133,14 +178,19 @@ def regression_problem(
     delta = np.sqrt(model.dsq(pre, unk.noise_var))
     s2 = max(unk.noise_var, 0.0)
     best = optimal_alpha(ev, delta, s2, n_eff)
-    helps = finetune_helps_intervals(ev, delta, s2, alpha, n_max=20 * max(ev.size, n_eff))
+    helps = helps_intervals(
+        lambda m: model.finetuned(m, alpha),
+        pre,
+        int(np.count_nonzero(ev > 0)),
+        n_max=20 * max(ev.size, n_eff),
+    )
     return dict(
         pretrained=(pre, se_pre),
         finetuned=(ft, se_ft),
         gap_se=se_gap,
         recommended_alpha=float(best.alpha),
         recommended_error=float(best.error),
-        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps.intervals),
+        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps),
         unknowns=unk,
         loo=None if loo is None else float(loo.mse),
         gcv=None if loo is None else float(loo.gcv),

@@ -22,9 +22,9 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
-from ..theory import classification_finetune_helps_intervals, classification_optimal_alpha
+from ..theory import classification_optimal_alpha
 from ..theory._classification import _classification_error
-from ._core import _best_curve, _loo, _z
+from ._core import _best_curve, _loo, _z, helps_intervals
 from ._estimate import estimate_classification_unknowns
 from ._loo import loo_residuals
 
@@ -182,8 +182,12 @@ def classification_problem(
     pre, se_pre = fit["pretrained"]
     ev, mu, w = model.inputs()
     best = classification_optimal_alpha(ev, mu, w, n_eff)
-    helps = classification_finetune_helps_intervals(
-        ev, mu, w, alpha, n_max=20 * max(ev.size, n_eff)
+    # compared with the measured pretrained error, as the decision is
+    helps = helps_intervals(
+        lambda m: model.finetuned(m, alpha),
+        pre,
+        int(np.count_nonzero(ev > 0)),
+        n_max=20 * max(ev.size, n_eff),
     )
     return dict(
         pretrained=(pre, se_pre),
@@ -192,7 +196,7 @@ def classification_problem(
         gap_se=float(np.hypot(se_ft, se_pre)),
         recommended_alpha=float(best.alpha),
         recommended_error=float(best.error),
-        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps.intervals),
+        intervals=tuple((lo + shift, hi + shift) for lo, hi in helps),
         unknowns=fit["unknowns"],
         calibrated_mean_norm2=model.m2,
         loo=None if loo is None else float(loo.error_rate(y_pm)),

@@ -95,6 +95,14 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         raise ValueError(f"y must have shape ({n_samples},) to match X, got {y.shape}.")
     if task not in ("auto", "regression", "classification"):
         raise ValueError(f"task must be 'auto', 'regression' or 'classification', got {task!r}.")
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf.")
+    if np.all(y == y[0]):
+        first = y[0].item() if isinstance(y[0], np.generic) else y[0]
+        raise ValueError(
+            f"y is constant (every sample has the value {first!r}: a single class or value), "
+            "so there is nothing to fine-tune on; y needs at least two distinct values."
+        )
     if task == "auto":
         if classes is not None or coef.shape[0] > 1:
             task = "classification"
@@ -120,11 +128,7 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
             raise ValueError("y must be numeric for regression.") from exc
         if not np.all(np.isfinite(yf)):
             raise ValueError("y contains NaN or inf.")
-        if np.ptp(yf) == 0:
-            raise ValueError("y is constant: there is nothing to fine-tune on.")
         return task, yf, None
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf.")
     present = np.unique(y)
     if classes is None:
         classes = present
@@ -145,6 +149,4 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         expected_rows = 1 if classes.size == 2 else classes.size
         if coef.shape[0] != expected_rows:
             raise ValueError(f"coef_init has {coef.shape[0]} row(s) but {classes.size} classes.")
-    if present.size < 2:
-        raise ValueError("y has a single class: there is nothing to fine-tune on.")
     return "classification", y, classes

@@ -74,8 +74,39 @@ def test_labels_not_matching_classes():
         should_finetune(clf, X, np.where(y > 0, 5, -1))
     with pytest.raises(ValueError, match="y has 3 classes but coef_init has 1 row"):
         should_finetune(truth.coef_init, X, np.arange(60) % 3, task="classification")
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="y is constant.*single class"):
         should_finetune(clf, X, np.ones(60))
+
+
+@pytest.mark.parametrize("task", ["auto", "regression", "classification"])
+@pytest.mark.parametrize("value", [3.0, 1, "a"])
+def test_constant_y_says_so(task, value):
+    # issue 4 item 8: with task="auto" a constant y used to read "y has 1 classes but
+    # coef_init has 1 row(s)"; whatever the task, the error names y and says it is constant
+    X, _, truth = make_transfer_regression(20, 30, random_state=0)
+    y = np.full(20, value, dtype=object if isinstance(value, str) else None)
+    with pytest.raises(ValueError, match="^y is constant"):
+        should_finetune(truth.coef_init, X, y, task=task)
+
+
+def test_bad_input_all_named(reg_data):
+    # the remaining bad inputs of issue 4 item 8 not covered above, each naming the parameter
+    X, y, truth = reg_data
+    w0 = truth.coef_init
+    for k in (0, 1, 2):
+        with pytest.raises(ValueError, match="^X must have at least 3 samples"):
+            should_finetune(w0, X[:k], y[:k])
+    with pytest.raises(ValueError, match="^X_unlabeled has 201 features but X has 200"):
+        should_finetune(w0, X, y, X_unlabeled=np.zeros((5, 201)))
+    for bad_value in (np.nan, np.inf, -np.inf):
+        for name in ("X", "X_unlabeled", "y", "coef_init"):
+            args = {"X": X.copy(), "X_unlabeled": X[:10].copy(), "y": y.copy(), "coef_init": w0}
+            arr = args[name] = np.array(args[name], dtype=float)
+            arr.flat[3] = bad_value
+            with pytest.raises(ValueError, match=f"^{name} contains NaN or inf"):
+                should_finetune(
+                    args["coef_init"], args["X"], args["y"], X_unlabeled=args["X_unlabeled"]
+                )
 
 
 def test_user_arrays_not_mutated(reg_data):
@@ -148,6 +179,35 @@ def test_multiclass_one_vs_rest():
     assert len(adv.per_class) == 5
     assert 0 <= adv.pretrained_error.value <= 1
     json.dumps(adv.to_dict())
+    # the intervals are per class: the summary says so and lists them, never "no n" when a
+    # class has intervals; the theory alone (no leave-one-out at alpha=0 here) is not confident
+    text = adv.summary()
+    assert "per class (one-vs-rest)" in text and "helps for no n" not in text
+    for a in adv.per_class:
+        assert a.helps_intervals
+    assert not adv.confident and "no leave-one-out check" in text
+    assert len(text.splitlines()) <= 16
+
+
+def test_merge_intervals_sharing_an_endpoint():
+    from skft.advice._advice import merge_intervals
+
+    inf = float("inf")
+    assert merge_intervals([(389.0, 400.0), (400.0, inf)]) == ((389.0, inf),)
+    assert merge_intervals([(1.0, 55.99999999997), (56.0, 57.2)]) == ((1.0, 57.2),)
+    assert merge_intervals([(1.0, 90.0), (700.0, inf)]) == ((1.0, 90.0), (700.0, inf))
+    assert merge_intervals([]) == ()
+
+
+def test_helps_intervals_not_split_where_the_threshold_does_not_hurt():
+    # no noise: the interpolation threshold n = d does not hurt (the alpha = 0 variance is
+    # 0), fine-tuning helps for every n, and the advice shows one interval, not a split at d
+    X, y, truth = make_transfer_regression(100, 200, noise=0.0, shift=1.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateEstimateWarning)
+        adv = should_finetune(truth.coef_init, X, y, fit_intercept=False)
+    assert len(adv.helps_intervals) == 1 and np.isinf(adv.helps_intervals[0][1])
+    assert " U " not in adv.summary()
 
 
 # ---------------------------------------------------------------------- against the truth

@@ -48,10 +48,12 @@ class AsymptoticError:
 class _AsymptoticErrorMixin:
     """Adds ``predict_asymptotic_error`` and keeps a reference to the last fitted data."""
 
-    def _remember_fit_data(self, X, y):
-        # A reference (not a copy) to the validated training data, so that
-        # ``predict_asymptotic_error()`` works without arguments; dropped when pickling.
-        self._fit_data = (X, y)
+    def _remember_fit_data(self, X, y, *, partial=False):
+        # A reference (not a copy) to the validated training data of ``fit``, so that
+        # ``predict_asymptotic_error()`` works without arguments; dropped when pickling. After
+        # ``partial_fit`` one minibatch is not the data fine-tuned on: nothing is kept.
+        self._fit_data = None if partial else (X, y)
+        self._fit_alpha = float(self.alpha)
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -82,7 +84,8 @@ class _AsymptoticErrorMixin:
           needs ``noise_var`` and ``delta = coef_init_ - w_star`` (or ``coef_star = w_star``):
           :func:`skft.theory.regression_risk`. A binary classifier needs ``mean``, the mean of
           the features of class ``classes_[1]`` in the symmetric mixture ``x = y mean + z``:
-          :func:`skft.theory.classification_error`.
+          :func:`skft.theory.classification_error`. With ``fit_intercept=True`` the theory
+          is evaluated at ``n - 1`` (one sample spent on the intercept, centred data).
         - **From data** (otherwise): the unknowns are estimated from ``(X, y)`` (default: the
           data of the last ``fit``/``partial_fit``, to which the estimator keeps a reference,
           not a copy, that is not pickled) exactly as in
@@ -104,7 +107,7 @@ class _AsymptoticErrorMixin:
             Sample sizes to predict at; default the number of samples fitted on (or in ``X``).
             An array gives a curve.
         alpha : float or array-like, default=None
-            Pull toward the start; default this estimator's ``alpha``. Broadcast with
+            Pull toward the start; default the ``alpha`` of the last fit. Broadcast with
             ``n_samples``.
         covariance : array-like of shape (n_features, n_features) or (n_features,), \
 or Spectrum, default=None
@@ -146,7 +149,7 @@ or Spectrum, default=None
         """
         check_is_fitted(self)
         if alpha is None:
-            alpha = self.alpha
+            alpha = getattr(self, "_fit_alpha", self.alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
         if covariance is not None:
             return self._from_moments(covariance, n_samples, alpha, **moments)
@@ -161,8 +164,9 @@ or Spectrum, default=None
         if X is None:
             if getattr(self, "_fit_data", None) is None:
                 raise ValueError(
-                    "no data to estimate the unknowns from: this estimator does not keep its "
-                    "training data after pickling; pass X and y, or the moments (covariance, ...)."
+                    "no data to estimate the unknowns from: the estimator keeps the data of "
+                    "fit, but not of partial_fit nor after pickling; pass X and y, or the "
+                    "moments (covariance, ...)."
                 )
             X, y = self._fit_data
         if sp.issparse(X):
@@ -191,6 +195,11 @@ or Spectrum, default=None
     def _from_moments(self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean):
         if n_samples is None:
             n_samples = self._n_samples_fitted()
+        nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+        if np.any(nn <= int(self.fit_intercept)):
+            raise ValueError(f"n_samples must be > {int(self.fit_intercept)}, got {n_samples!r}.")
+        # With fit_intercept one sample is spent on the intercept (centred data, n - 1).
+        n_theory = nn - int(self.fit_intercept)
         coef0 = np.asarray(self.coef_init_, dtype=np.float64)
         if self._asymptotic_task == "regression":
             if mean is not None:
@@ -207,7 +216,7 @@ or Spectrum, default=None
                         f"got {coef_star.shape}."
                     )
                 delta = coef0 - coef_star
-            res = regression_risk(covariance, delta, noise_var, n_samples, alpha)
+            res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:
                 raise ValueError("a classifier needs covariance and mean only.")
@@ -219,9 +228,9 @@ or Spectrum, default=None
                     f"two-class mixture); this classifier has {len(self.classes_)} classes. "
                     "Estimate from data instead (no covariance)."
                 )
-            res = classification_error(covariance, mean, coef0[0], n_samples, alpha)
-        nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
-        return AsymptoticError(res.pretrained, res.finetuned, nn, aa, "moments", res)
+            res = classification_error(covariance, mean, coef0[0], n_theory, aa)
+        finetuned = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
+        return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
 
     def _start_for_advice(self):
         start = SimpleNamespace(coef_=self.coef_init_, intercept_=self.intercept_init_)

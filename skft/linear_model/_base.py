@@ -168,9 +168,6 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     def _fit_path(self, X, y, *, sample_weight=None, coef_init=None, intercept_init=None,
                   partial=False, classes=None):
         first_call = not (partial and hasattr(self, "coef_"))
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
-                             "1 / (alpha (t0 + t)))")
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums X to detect inf
             X, y = validate_data(self, X, y, accept_sparse="csr",
                                  dtype=[np.float64, np.float32], reset=first_call,
@@ -200,6 +197,9 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             W0 = np.atleast_2d(self.coef_init_)
         b0 = self.intercept_init_
         solver = self._resolve_solver(n, d + int(self.fit_intercept), partial)
+        if solver == "sgd" and self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
+                             "1 / (alpha (t0 + t)))")
         self.solver_ = solver
 
         warm = (not partial) and self.warm_start and hasattr(self, "coef_")
@@ -229,7 +229,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
         coef = np.ascontiguousarray(W.T, dtype=out_dtype)
         self.coef_ = coef if self._multi_coef else coef[0]
         self.intercept_ = np.asarray(b, dtype=out_dtype).copy()
-        self._remember_fit_data(X, y)
+        self._remember_fit_data(X, y, partial=partial)
         return self
 
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call):

@@ -141,3 +141,29 @@ def test_unfitted_raises():
 
     with pytest.raises(NotFittedError):
         WarmStartSGDRegressor().predict_asymptotic_error()
+
+
+def test_moments_route_spends_one_sample_on_the_intercept():
+    X, y, truth = make_transfer_regression(100, 300, random_state=6)
+    kw = dict(covariance=truth.covariance, noise_var=truth.noise_var, delta=truth.delta)
+    with_b = WarmStartSGDRegressor(truth.coef_init).fit(X, y).predict_asymptotic_error(**kw)
+    without = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+    ref = without.predict_asymptotic_error(n_samples=99, **kw)
+    np.testing.assert_allclose(with_b.finetuned, ref.finetuned, rtol=1e-14)
+    assert with_b.n_samples == 100
+
+
+def test_partial_fit_keeps_no_data_and_fit_alpha_is_used():
+    X, y, truth = make_transfer_regression(60, 100, random_state=7)
+    est = WarmStartSGDRegressor(truth.coef_init, random_state=0).partial_fit(X[:30], y[:30])
+    with pytest.raises(ValueError, match="partial_fit"):
+        est.predict_asymptotic_error()
+    est = WarmStartSGDRegressor(truth.coef_init, alpha=0.5).fit(X, y)
+    before = est.predict_asymptotic_error().finetuned
+    est.set_params(alpha=0.0)  # not refitted: the prediction is still for the fitted alpha
+    np.testing.assert_allclose(est.predict_asymptotic_error().finetuned, before)
+
+
+def test_optimal_schedule_with_alpha_zero_is_fine_for_the_exact_solver():
+    X, y, truth = make_transfer_regression(40, 80, random_state=8)
+    WarmStartSGDRegressor(truth.coef_init, learning_rate="optimal", solver="exact").fit(X, y)

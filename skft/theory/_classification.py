@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ._regression import _squeeze
-from ._spectrum import Spectrum, _check_n_alpha, _solve_kappa
+from ._spectrum import Spectrum, _check_n_alpha, _clip_alpha, _solve_kappa
 
 __all__ = ["ClassificationError", "classification_error"]
 
@@ -74,6 +74,7 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
     )
     shape = n.shape
     n, a = n.ravel(), a.ravel()
+    a = _clip_alpha(lam, a)
     rank = int(np.count_nonzero(lam))
     W = np.stack([mu * mu, mu * w0, w0 * w0], axis=1)
     k, s1, s2 = _solve_kappa(

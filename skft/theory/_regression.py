@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _solve_kappa
+from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _clip_alpha, _solve_kappa
 
 __all__ = ["RegressionRisk", "regression_risk"]
 
@@ -70,6 +70,7 @@ def _regression_risk(eigenvalues, delta_coords_sq, noise_var, n_samples, alpha=0
     )
     shape = n.shape
     n, a = n.ravel(), a.ravel()
+    a = _clip_alpha(lam, a)
     rank = int(np.count_nonzero(lam))
     k, s1, s2 = _solve_kappa(lam, n, a, extra2=np.column_stack([lam * lam, dsq * lam]))
     pos = k > 0

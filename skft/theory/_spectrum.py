@@ -337,3 +337,16 @@ def effective_regularization(covariance, n_samples, alpha=0.0):
     n, a = _check_n_alpha(n_samples, alpha)
     k = _solve_kappa(spec.eigenvalues, n.ravel(), a.ravel())[0].reshape(n.shape)
     return float(k) if k.ndim == 0 else k
+
+
+# Beyond ALPHA_CLIP times the largest eigenvalue the fine-tuned model equals the pretrained one
+# to relative O(1 / ALPHA_CLIP); larger values would overflow kappa^2 in the formulas.
+ALPHA_CLIP = 1e12
+
+
+def _clip_alpha(eigenvalues, alpha):
+    """``alpha`` capped at ``ALPHA_CLIP * max(eigenvalues)`` (same result to ~1e-12)."""
+    top = float(np.max(eigenvalues)) if np.size(eigenvalues) else 0.0
+    if top <= 0:
+        return alpha
+    return np.minimum(alpha, ALPHA_CLIP * top)

@@ -139,3 +139,12 @@ def test_bad_input(kwargs, match):
     args = {"covariance": LAM, "mean": MEAN, "coef_init": W0, "n_samples": 10, **kwargs}
     with pytest.raises(ValueError, match=match):
         classification_error(**args)
+
+
+@pytest.mark.parametrize("alpha", [1e15, 1e160, 1e300])
+def test_huge_alpha_is_the_pretrained_classifier(alpha):
+    rng = np.random.default_rng(1)
+    lam = rng.uniform(0.5, 2.0, 40)
+    mean, w0 = rng.standard_normal(40) * 0.3, rng.standard_normal(40)
+    res = classification_error(lam, mean, w0, [4.0, 40.0, 400.0], alpha=alpha)
+    np.testing.assert_allclose(res.finetuned, res.pretrained, rtol=1e-9)

@@ -182,3 +182,13 @@ def test_user_arrays_not_mutated():
     regression_risk(lam, delta, 1.0, [10, 20], 0.1)
     np.testing.assert_array_equal(lam, LAM)
     np.testing.assert_array_equal(delta, DELTA)
+
+
+@pytest.mark.parametrize("alpha", [1e15, 1e200, 1e300])
+def test_huge_alpha_is_the_pretrained_model_not_nan(alpha):
+    # alpha -> inf keeps the start: finite, and equal to the pretrained error to ~1e-12
+    rng = np.random.default_rng(0)
+    lam = rng.uniform(0.5, 2.0, 50)
+    delta = rng.standard_normal(50)
+    res = regression_risk(lam, delta, 0.3, [5.0, 50.0, 500.0], alpha=alpha)
+    np.testing.assert_allclose(res.finetuned, res.pretrained, rtol=1e-10)

@@ -35,6 +35,18 @@ class AsymptoticError:
         The full result: :class:`skft.theory.RegressionRisk`,
         :class:`skft.theory.ClassificationError` or
         :class:`skft.advice.EstimatedAsymptoticError` (with the estimated unknowns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft import WarmStartSGDRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((30, 60)), rng.standard_normal(30)
+    >>> est = WarmStartSGDRegressor(np.zeros(60), fit_intercept=False).fit(X, y)
+    >>> err = est.predict_asymptotic_error(covariance=np.ones(60), noise_var=1.0,
+    ...                                    delta=np.zeros(60))
+    >>> err.source, err.pretrained
+    ('moments', 1.0)
     """
 
     pretrained: object

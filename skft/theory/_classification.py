@@ -29,6 +29,14 @@ class ClassificationError:
         Limit of ``w' Sigma w`` (the noise).
     kappa : float or ndarray
         Effective regularisation (0 for least squares).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.theory import classification_error
+    >>> res = classification_error(np.ones(200), np.full(200, 0.1), np.zeros(200), 100)
+    >>> res.pretrained, bool(res.finetuned < 0.5)
+    (0.5, True)
     """
 
     pretrained: float

@@ -68,6 +68,14 @@ class OptimalAlpha:
         Predicted fine-tuned error at ``alpha`` (never above ``pretrained``).
     pretrained : float
         Pretrained error (``alpha = inf``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.theory import optimal_alpha
+    >>> best = optimal_alpha(np.ones(200), np.full(200, 0.1), 0.5, n_samples=100)
+    >>> bool(best.error <= best.pretrained), round(best.alpha, 3)   # s2 d / (n ||delta||^2)
+    (True, 0.5)
     """
 
     alpha: np.ndarray

@@ -154,8 +154,14 @@ class FinetuneAdvice:
         Generalised cross-validation (regression).
     loo_finetune : bool or None
         The decision the leave-one-out comparison alone would make.
-    alpha, n_samples, n_features, confidence
-        The setting.
+    alpha : float
+        Pull toward the start of the fine-tuning considered.
+    n_samples : int
+        Number of labelled target samples given.
+    n_features : int
+        Number of features.
+    confidence : float
+        Level of the intervals and of ``confident``.
     unknowns : object or tuple
         The estimated unknowns (``RegressionUnknowns`` / ``ClassificationUnknowns``, one per
         class for multiclass).

@@ -32,6 +32,36 @@ def helps_intervals(finetuned, pretrained, rank, n_max, n_grid=400):
     straddle it (the ``alpha = 0`` risk has a pole there). Each boundary is counted once, so a
     threshold that does not hurt does not split an interval, and one that hurts leaves a gap
     of positive width. ``pretrained`` is the error the decision compares with.
+
+    Parameters
+    ----------
+    finetuned : callable
+        Vectorised ``n -> predicted fine-tuned error``.
+    pretrained : float
+        Error of the pretrained model.
+    rank : int
+        Number of directions the features span (the interpolation threshold).
+    n_max : float
+        Largest ``n`` searched.
+    n_grid : int, default=400
+        Number of points of the logarithmic grid.
+
+    Returns
+    -------
+    tuple of (float, float)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice._core import helps_intervals
+    >>> d, s2, dsq = 100, 1.0, 1.5   # isotropic, alpha = 0: helps iff dsq > s2 / (1 - n/d)
+    >>> def risk(n):
+    ...     n = np.asarray(n, dtype=float)
+    ...     under = s2 + (1 - n / d) * dsq + s2 * n / np.maximum(d - n, 1e-300)
+    ...     return np.where(n < d, under, s2 + s2 * d / np.maximum(n - d, 1e-300))
+    >>> [tuple(round(v) if np.isfinite(v) else v for v in iv)
+    ...  for iv in helps_intervals(risk, s2 + dsq, d, n_max=2000)]
+    [(0, 33), (167, inf)]
     """
     grid = np.geomspace(1e-6 * max(rank, 1), n_max, n_grid)
     if 0 < rank < n_max:

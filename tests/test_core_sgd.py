@@ -215,3 +215,100 @@ def test_centred_parametrisation_with_batch_growth_reaches_ridge_with_intercept(
     assert converged
     z, z_ex = np.r_[st.coef[:, 0], st.intercept], np.r_[ex.coef[:, 0], ex.intercept]
     assert _rel(z, z_ex) < 1e-4
+
+
+# ---------------------------------------------------------------- sparse kernel (lazy updates)
+def naive_minibatch_sgd(X, Y, s, W0, b0, *, alpha, eta, epochs, B, loss, shift=None,
+                        average=0, calls=1):
+    """Minibatch SGD column by column in plain NumPy on dense X, constant step, stored order,
+    centred rows ``x - shift`` when given (intercept ``c = b + shift'w`` inside); the averaged
+    iterate restarts nothing across ``calls`` (as ``partial_fit``)."""
+    n, d = X.shape
+    s = s * n / s.sum()
+    Xc = X if shift is None else X - shift[None, :]
+    W = W0.astype(float).copy()
+    c = b0.astype(float).copy() + (0.0 if shift is None else shift @ W)
+    Wa, ca, na, t = None, None, 0, 1
+    for _ in range(epochs):
+        for start in range(0, n, B):
+            rows = np.arange(start, min(start + B, n))
+            m = len(rows)
+            for j in range(Y.shape[1]):
+                g = s[rows] * loss.derivative(Xc[rows] @ W[:, j] + c[j], Y[rows, j])
+                W[:, j] = W[:, j] - eta * (Xc[rows].T @ g / m + alpha * (W[:, j] - W0[:, j]))
+                c[j] = c[j] - eta * g.sum() / m
+            t += m
+            if average and t - 1 >= average:
+                na += 1
+                Wa = W.copy() if na == 1 else Wa + (W - Wa) / na
+                ca = c.copy() if na == 1 else ca + (c - ca) / na
+    W, c = (Wa, ca) if na else (W, c)
+    return W, c - (0.0 if shift is None else shift @ W)
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+@pytest.mark.parametrize("loss_name, B, centred, average, alpha, eta", [
+    ("squared_error", 4, True, 9, 0.05, 0.03),
+    ("log_loss", 3, False, 0, 0.05, 0.03),
+    ("huber", 5, True, 1, 0.0, 0.03),
+    ("squared_error", 2, True, 5, 3.0, 0.3),   # pull factor 0.1 per step: scale rescaled
+    ("hinge", 4, True, 3, 2.0, 0.5),           # pull factor 0: the iterate jumps onto W0
+])
+def test_sparse_kernel_equals_naive_minibatch_loop(loss_name, B, centred, average, alpha, eta,
+                                                   fallback, monkeypatch):
+    """CSR input runs lazily (scaled U, centring folded into the intercept, lazy average) and
+    still equals plain minibatch SGD, over two calls; dense input too."""
+    from skft._core import _sgd_sparse
+
+    monkeypatch.setattr(_sgd_sparse, "USE_SPARSETOOLS",
+                        _sgd_sparse.USE_SPARSETOOLS and not fallback)
+    rng = np.random.default_rng(3)
+    n, d, k = 17, 40, 3
+    X = rng.standard_normal((n, d)) * (rng.random((n, d)) < 0.2) + 0.0
+    X[4] = 0.0  # an empty row
+    Y = rng.standard_normal((n, k))
+    if loss_name in ("log_loss", "hinge"):
+        Y = np.sign(Y)
+    W0 = rng.standard_normal((d, k)) * 0.3
+    b0 = rng.standard_normal(k)
+    s = rng.uniform(0.5, 2.0, n)
+    shift = X.mean(axis=0) + 0.1 if centred else None
+    loss = get_loss(loss_name, 0.1)
+    W_ref, b_ref = naive_minibatch_sgd(X, Y, s, W0, b0, alpha=alpha, eta=eta, epochs=3, B=B,
+                                       loss=loss, shift=shift, average=average)
+    for Xin in (X, sp.csr_matrix(X)):
+        st = SGDState(coef=W0.copy(), intercept=b0.copy())
+        for epochs in (2, 1):  # the second call continues the state (partial_fit)
+            cfg = SGDConfig(loss=loss_name, alpha=alpha, eta0=eta, learning_rate="constant",
+                            max_iter=epochs, tol=None, shuffle=False, batch_size=B,
+                            average=average)
+            sgd_run(Xin, Y, s, W0, st, config=cfg, rng=np.random.default_rng(0), shift=shift)
+        W, b = st.output()
+        np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-13)
+        assert st.t == 1 + 3 * n
+
+
+def test_sparse_and_dense_kernels_agree_with_shuffling_and_stopping():
+    """Same rng, same shuffles, same stopping epoch: CSR and dense runs coincide."""
+    X, y, w0, b0 = _problem(60, 150, 13)
+    X = X * (np.random.default_rng(14).random(X.shape) < 0.1)
+    mu = X.mean(axis=0)
+    cfg = SGDConfig(eta0=0.05, alpha=0.1, batch_size=7, tol=1e-6, max_iter=300, average=50)
+    out = []
+    for Xin in (X, sp.csr_matrix(X)):
+        st = SGDState(coef=w0[:, None].copy(), intercept=np.array([b0]))
+        n_iter, conv = sgd_run(Xin, y[:, None], None, w0[:, None], st, config=cfg,
+                               rng=np.random.default_rng(15), shift=mu)
+        out.append((n_iter, conv, *st.output()))
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_allclose(out[1][2], out[0][2], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out[1][3], out[0][3], rtol=1e-10)
+
+
+def test_auto_batch_size_counts_stored_entries_for_sparse_input():
+    from skft._core._sgd import auto_batch_size
+
+    assert auto_batch_size(300, 100000) == 1  # dense rows of 800 kB
+    assert auto_batch_size(300, 100000, nnz=300 * 100) == 256
+    assert auto_batch_size(300, 100000, nnz=300 * 10000) == 2**20 // (12 * 10000)

@@ -51,6 +51,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
 from ._losses import get_loss
+from ._sgd_sparse import SparseStepper
 
 __all__ = ["SGDConfig", "SGDState", "SGDDivergenceError", "auto_batch_size", "auto_step_size",
            "curvature_stats", "sgd_run", "step_from_stats"]
@@ -122,18 +123,26 @@ def _row_norms_sq(X):
     return np.einsum("ij,ij->i", X, X)
 
 
-def auto_batch_size(n_samples, n_features, cache_bytes=2**20):
-    """Minibatch size that keeps one batch of float64 rows within ``cache_bytes``, in [1, 256].
+def auto_batch_size(n_samples, n_features, cache_bytes=2**20, *, nnz=None):
+    """Minibatch size that keeps one batch of rows within ``cache_bytes``, in [1, 256].
 
     Larger batches amortise NumPy's per-call overhead; a batch that stays in cache keeps the
-    two products per step at memory speed.
+    two products per step at memory speed. A dense row takes ``8 n_features`` bytes; for sparse
+    input pass ``nnz`` (stored entries of the whole matrix): a CSR row takes 12 bytes (value and
+    index) per stored entry, and a sparse step costs O(nnz of the batch), not O(n_features).
 
     Examples
     --------
     >>> auto_batch_size(20000, 200), auto_batch_size(500, 20000)
     (256, 6)
+    >>> auto_batch_size(2000, 100000, nnz=200000)
+    256
     """
-    b = int(cache_bytes // (8 * max(n_features, 1)))
+    if nnz is None:
+        row_bytes = 8.0 * max(n_features, 1)
+    else:
+        row_bytes = 12.0 * max(nnz / max(n_samples, 1), 1.0)
+    b = int(cache_bytes // row_bytes)
     return int(max(1, min(256, b, n_samples)))
 
 
@@ -343,8 +352,6 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     s = (np.ones(n) if sample_weight is None
          else np.asarray(sample_weight, dtype=np.float64) * (n / np.sum(sample_weight)))
     weighted = sample_weight is not None
-    dense = not sp.issparse(X)
-    buf = np.empty((B, d), dtype=np.float64) if dense else None
     W0 = coef_anchor
     alpha = float(cfg.alpha)
     eta0 = float(cfg.eta0)
@@ -354,8 +361,14 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     if mu is not None:
         _shift_state(state, mu, +1.0)
     try:
-        return _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf,
-                       dense, alpha, eta0)
+        if sp.issparse(X):
+            stepper = SparseStepper(X, Y, s, weighted, W0, state, cfg, loss, mu, eta0,
+                                    _step_size)
+        else:
+            stepper = _DenseStepper(X, Y, s, weighted, W0, state, cfg, loss, mu, eta0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha,
+                           eta0, weighted, s)
     finally:
         if mu is not None:
             _shift_state(state, mu, -1.0)
@@ -368,10 +381,76 @@ def _shift_state(state, mu, sign):
         state.avg_intercept += sign * (mu @ state.avg_coef)
 
 
-def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf, dense,
-            alpha, eta0):
-    n, d = X.shape
-    W, b = state.coef, state.intercept
+class _DenseStepper:
+    """The inner loop of :func:`sgd_run` for a dense ``X``: the update of the module docstring,
+    on ``state`` in place."""
+
+    def __init__(self, X, Y, s, weighted, W0, state, cfg, loss, mu, eta0):
+        self.X, self.Y, self.s, self.weighted = X, Y, s, weighted
+        self.W0, self.state, self.cfg, self.loss, self.mu = W0, state, cfg, loss, mu
+        self.eta0, self.alpha = eta0, float(cfg.alpha)
+        self.buf = None
+
+    def epoch(self, order, B):
+        """One pass over the rows in ``order`` by batches of ``B``; returns the summed loss."""
+        X, Y, s, weighted, W0, state = self.X, self.Y, self.s, self.weighted, self.W0, self.state
+        cfg, loss, mu, eta0, alpha = self.cfg, self.loss, self.mu, self.eta0, self.alpha
+        n, d = X.shape
+        if order is None:
+            order = np.arange(n)
+        if self.buf is None or self.buf.shape[0] != B:
+            self.buf = np.empty((B, d), dtype=np.float64)
+        buf = self.buf
+        W, b = state.coef, state.intercept
+        epoch_loss = 0.0
+        for start in range(0, n, B):
+            idx = order[start:start + B]
+            m = len(idx)
+            Xb = np.take(X, idx, axis=0, out=buf) if m == B else X[idx]
+            P = Xb @ W
+            P += b if mu is None else b - mu @ W
+            Yb = Y[idx]
+            G = loss.derivative(P, Yb)
+            if cfg.tol is not None:
+                lv = loss.value(P, Yb)
+                epoch_loss += float((lv * s[idx, None]).sum() if weighted else lv.sum())
+            if weighted:
+                G = G * s[idx, None]
+            eta = _step_size(cfg, state, eta0, B)
+            gW = Xb.T @ G
+            if mu is not None:
+                gW -= np.outer(mu, G.sum(axis=0))
+            gW *= eta / m
+            if alpha > 0:
+                W *= 1.0 - eta * alpha
+                W += (eta * alpha) * W0
+            W -= gW
+            if cfg.fit_intercept:
+                b -= (eta / m) * G.sum(axis=0)
+            state.t += m
+            if cfg.average and state.t - 1 >= cfg.average:
+                if state.n_avg == 0:
+                    state.avg_coef = W.copy()
+                    state.avg_intercept = b.copy()
+                    state.n_avg = 1
+                else:
+                    state.n_avg += 1
+                    state.avg_coef += (W - state.avg_coef) / state.n_avg
+                    state.avg_intercept += (b - state.avg_intercept) / state.n_avg
+        return epoch_loss
+
+    def sync(self):
+        """Nothing to do: the dense state is always current."""
+
+    def finite(self):
+        """Whether the coefficients are finite."""
+        return bool(np.all(np.isfinite(self.state.coef)))
+
+
+def _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha, eta0, weighted,
+            s):
+    n = X.shape[0]
+    b = state.intercept
     best = best_ever = np.inf
     first_score = None
     no_improve = 0
@@ -379,48 +458,13 @@ def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf
     changes, inners, prev_step = [], [], None
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
-        order = rng.permutation(n) if cfg.shuffle else np.arange(n)
-        prev_W, prev_b = (a.copy() for a in state.output())
-        epoch_loss = 0.0
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for start in range(0, n, B):
-                idx = order[start:start + B]
-                m = len(idx)
-                if dense and m == B:
-                    Xb = np.take(X, idx, axis=0, out=buf)
-                else:
-                    Xb = X[idx]
-                P = Xb @ W
-                P += b if mu is None else b - mu @ W
-                Yb = Y[idx]
-                G = loss.derivative(P, Yb)
-                if cfg.tol is not None:
-                    lv = loss.value(P, Yb)
-                    epoch_loss += float((lv * s[idx, None]).sum() if weighted else lv.sum())
-                if weighted:
-                    G = G * s[idx, None]
-                eta = _step_size(cfg, state, eta0, B)
-                gW = Xb.T @ G
-                if mu is not None:
-                    gW -= np.outer(mu, G.sum(axis=0))
-                gW *= eta / m
-                if alpha > 0:
-                    W *= 1.0 - eta * alpha
-                    W += (eta * alpha) * W0
-                W -= gW
-                if cfg.fit_intercept:
-                    b -= (eta / m) * G.sum(axis=0)
-                state.t += m
-                if cfg.average and state.t - 1 >= cfg.average:
-                    if state.n_avg == 0:
-                        state.avg_coef = W.copy()
-                        state.avg_intercept = b.copy()
-                        state.n_avg = 1
-                    else:
-                        state.n_avg += 1
-                        state.avg_coef += (W - state.avg_coef) / state.n_avg
-                        state.avg_intercept += (b - state.avg_intercept) / state.n_avg
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+        order = rng.permutation(n) if cfg.shuffle else None
+        if cfg.tol is not None:
+            prev_W, prev_b = (a.copy() for a in state.output())
+        epoch_loss = stepper.epoch(order, B)
+        if cfg.tol is not None or epoch == cfg.max_iter:
+            stepper.sync()
+        if not (stepper.finite() and np.all(np.isfinite(b))):
             raise SGDDivergenceError(
                 f"non-finite coefficients at epoch {epoch}; try a smaller eta0 "
                 f"(current step size {_step_size(cfg, state, eta0, B):.3g})")
@@ -466,7 +510,6 @@ def _epochs(X, Y, s, weighted, W0, state, cfg, loss, rng, validation, mu, B, buf
         if stalled:
             if cfg.learning_rate == "adaptive" and cfg.grow_batch is not None and B < n:
                 B = min(n, 4 * B)
-                buf = np.empty((B, d), dtype=np.float64) if dense else None
                 state.eta = step_from_stats(*cfg.grow_batch, B, alpha)
                 no_improve, inners, changes, prev_step = 0, [], [], None
                 best = best if validation is not None else np.inf

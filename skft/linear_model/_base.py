@@ -249,7 +249,8 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             sv = np.ones(len(idx_val)) if sw is None else sw[idx_val]
             validation = (Xf[idx_val], Y[idx_val], sv)
         if first_call or not hasattr(self, "batch_size_"):
-            self.batch_size_ = (auto_batch_size(*Xt.shape) if self.batch_size == "auto"
+            nnz = Xt.nnz if sp.issparse(Xt) else None
+            self.batch_size_ = (auto_batch_size(*Xt.shape, nnz=nnz) if self.batch_size == "auto"
                                 else int(min(self.batch_size, Xt.shape[0])))
         # alpha > 0: SGD in the centred parametrisation (same minimiser, better conditioned)
         shift = None

@@ -29,6 +29,21 @@ from ._asymptotic import _AsymptoticErrorMixin
 EXACT_MAX_SIDE = 5000
 
 
+def _start_estimator(coef):
+    """``coef`` when it is an estimator-like start (not an array, has ``coef_`` or ``fit``)."""
+    if coef is not None and not hasattr(coef, "__array__") and (
+            hasattr(coef, "coef_") or hasattr(coef, "fit")):
+        return coef
+    return None
+
+
+def _start_classes(coef):
+    """The ``classes_`` of an estimator start, as an array, or None."""
+    est = _start_estimator(coef)
+    classes = getattr(est, "classes_", None) if est is not None else None
+    return None if classes is None else np.asarray(classes).copy()
+
+
 class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     """Common machinery; see WarmStartSGDRegressor for the parameters."""
 
@@ -89,8 +104,9 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ hooks (subclasses)
-    def _encode_targets(self, y, *, first_call, classes=None):
-        """Return ``Y`` of shape (n_samples, n_targets) as float64."""
+    def _encode_targets(self, y, *, first_call, classes=None, start_classes=None):
+        """Return ``Y`` of shape (n_samples, n_targets) as float64; ``start_classes``: the
+        ``classes_`` of an estimator start (first call only), or None."""
         raise NotImplementedError
 
     def _start_shape_message(self):
@@ -101,8 +117,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
         """Resolved copies of the start: ``W0`` (n_targets, n_features), ``b0`` (n_targets,)."""
         coef = self.coef_init if coef_init is None else coef_init
         intercept = self.intercept_init if intercept_init is None else intercept_init
-        if coef is not None and not hasattr(coef, "__array__") and (
-                hasattr(coef, "coef_") or hasattr(coef, "fit")):
+        if _start_estimator(coef) is not None:
             if not hasattr(coef, "coef_"):
                 raise ValueError(
                     f"coef_init is an estimator without coef_ ({type(coef).__name__} is not "
@@ -176,7 +191,11 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
         Xf = X.astype(np.float64) if X.dtype != np.float64 else X
         if sp.issparse(Xf):
             Xf = Xf.tocsr()
-        Y = self._encode_targets(y, first_call=first_call, classes=classes)
+        start_classes = None
+        if first_call:
+            start_classes = _start_classes(self.coef_init if coef_init is None else coef_init)
+        Y = self._encode_targets(y, first_call=first_call, classes=classes,
+                                 start_classes=start_classes)
         n, d = Xf.shape
         k = Y.shape[1]
         sw = None

@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._core._losses import CLASSIFICATION_LOSSES
 from ..utils._sklearn_compat import StrOptions, _fit_context, check_is_fitted, validate_data
-from ._base import _BaseWarmStartSGD
+from ._base import _BaseWarmStartSGD, _start_classes
 
 __all__ = ["WarmStartSGDClassifier"]
 
@@ -19,6 +19,19 @@ def _has_proba(est):
     if est.loss not in ("log_loss", "modified_huber"):
         raise AttributeError(f"probability estimates are not available for loss={est.loss!r}")
     return True
+
+
+def _check_labels_in_start(labels, start_classes, what):
+    """Raise unless every label is one of the start estimator's ``classes_``."""
+    known = set(np.asarray(start_classes).tolist())
+    extra = [lab for lab in np.asarray(labels).tolist() if lab not in known]
+    if extra:
+        raise ValueError(
+            f"{what} {np.asarray(labels).tolist()} are not all among coef_init.classes_ "
+            f"{np.asarray(start_classes).tolist()} (not there: {extra}): the rows of "
+            "coef_init follow the classes it was fitted on, so the labels must be a subset of "
+            "them. Relabel y, or pass coef_init=estimator.coef_ with rows in the order of the "
+            "sorted labels of y.")
 
 
 class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
@@ -43,7 +56,10 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
         The pretrained coefficients: ``(n_features,)`` or ``(1, n_features)`` for two classes,
         ``(n_classes, n_features)`` otherwise (rows in the order of ``classes_``); a fitted
         linear classifier (its ``coef_`` and ``intercept_``); or None (zeros). Never modified;
-        the resolved copy is ``coef_init_`` (2-D, like ``coef_``).
+        the resolved copy is ``coef_init_`` (2-D, like ``coef_``). A fitted classifier with
+        ``classes_`` fixes the classes: ``classes_`` is its ``classes_`` (in its order, which
+        its rows follow), the labels of ``y`` (and ``partial_fit``'s ``classes``) must be a
+        subset of them (a ValueError otherwise), and ``partial_fit`` needs no ``classes``.
     intercept_init : float, array-like of shape (1,) or (n_classes,), or None
     loss : {"squared_error", "log_loss", "hinge", "modified_huber"}, default="squared_error"
     **other parameters :
@@ -81,10 +97,19 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     _y_numeric = False
     _multi_coef = True
 
-    def _encode_targets(self, y, *, first_call, classes=None):
+    def _encode_targets(self, y, *, first_call, classes=None, start_classes=None):
         check_classification_targets(y)
         if first_call:
-            if classes is not None:
+            if start_classes is not None:
+                # the rows of an estimator start follow its classes_: keep them, in its order
+                cls = start_classes
+                _check_labels_in_start(np.unique(y), cls, "the labels of y")
+                if classes is not None:
+                    _check_labels_in_start(np.unique(np.asarray(classes)), cls,
+                                           "partial_fit(classes=...)")
+                    if not set(np.unique(y).tolist()) <= set(np.asarray(classes).tolist()):
+                        raise ValueError("y contains labels not in classes")
+            elif classes is not None:
                 cls = np.unique(np.asarray(classes))
                 if not np.all(np.isin(np.unique(y), cls)):
                     raise ValueError("y contains labels not in classes")
@@ -95,7 +120,11 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
                     f"The number of classes has to be at least 2; got {cls.size} class")
             self.classes_ = cls
         else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            known = set(self.classes_.tolist())
+            given = None if classes is None else set(np.asarray(classes).tolist())
+            # with an estimator start, classes_ is its classes_ and classes may be a subset
+            if given is not None and not (given == known or (
+                    given <= known and _start_classes(self.coef_init) is not None)):
                 raise ValueError(f"classes={classes!r} differs from classes_={self.classes_!r} "
                                  "of the first partial_fit call")
             if not np.all(np.isin(np.unique(y), self.classes_)):
@@ -138,8 +167,10 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
         -------
         self
         """
-        if not hasattr(self, "coef_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
+        if not hasattr(self, "coef_") and classes is None and (
+                _start_classes(self.coef_init) is None):
+            raise ValueError("classes must be passed on the first call to partial_fit "
+                             "(unless coef_init is a fitted estimator with classes_)")
         return self._fit_path(X, y, sample_weight=sample_weight, partial=True, classes=classes)
 
     def decision_function(self, X):

@@ -143,7 +143,7 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     _y_numeric = True
     _multi_coef = False
 
-    def _encode_targets(self, y, *, first_call, classes=None):
+    def _encode_targets(self, y, *, first_call, classes=None, start_classes=None):
         return np.asarray(y, dtype=np.float64).reshape(-1, 1)
 
     @_fit_context(prefer_skip_nested_validation=True)

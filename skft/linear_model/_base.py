@@ -50,7 +50,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "coef_init": "no_validation",
         "intercept_init": "no_validation",
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, np.inf, closed="both")],  # np.inf: keep the start
         "solver": [StrOptions({"auto", "sgd", "exact"})],
         "fit_intercept": ["boolean"],
         "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
@@ -232,7 +232,11 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
                 Ws, bs = W0.copy(), b0.copy()
             state = SGDState(coef=Ws.T.copy(), intercept=bs.copy())
 
-        if solver == "exact":
+        if np.isinf(self.alpha):
+            state = self._keep_start(Xf, Y, y, sw, W0, b0, state, partial, first_call)
+            self.n_iter_ = 1
+            self.t_ = float(state.t)
+        elif solver == "exact":
             sol = solve_exact(Xf, Y, W0.T, b0, alpha=float(self.alpha),
                               fit_intercept=self.fit_intercept, sample_weight=sw,
                               coef_start=state.coef, intercept_start=state.intercept)
@@ -251,7 +255,36 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
         self._remember_fit_data(X, y, partial=partial)
         return self
 
-    def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call):
+    def _keep_start(self, Xf, Y, y, sw, W0, b0, state, partial, first_call):
+        """``alpha = inf``: ``w = w0``; the intercept is the limit of the ``alpha > 0``
+        minimiser, the weighted mean of the start's residuals ``y - X w0`` (per column), for
+        ``fit`` with either solver; ``partial_fit`` runs its SGD epoch on the intercept alone."""
+        k = Y.shape[1]
+        if self.fit_intercept and self.loss != "squared_error":
+            raise ValueError(
+                f"alpha=inf (keep the start) with fit_intercept=True needs "
+                f"loss='squared_error' (its intercept has a closed form), got "
+                f"loss={self.loss!r}; pass fit_intercept=False or a finite alpha")
+        if not self.fit_intercept:
+            t = state.t + (Xf.shape[0] if partial else 0.0)
+            return SGDState(coef=W0.T.copy(), intercept=state.intercept.copy(), t=t,
+                            eta=state.eta)
+        R = Y - np.asarray(Xf @ W0.T)
+        if not partial:
+            wts = np.ones(R.shape[0]) if sw is None else sw
+            return SGDState(coef=W0.T.copy(), intercept=(wts @ R) / wts.sum())
+        # squared loss with w frozen at w0: SGD on b alone, with targets the residuals
+        sub = SGDState(coef=np.zeros((0, k)), intercept=state.intercept, t=state.t,
+                       eta=state.eta, avg_coef=np.zeros((0, k)) if state.n_avg else None,
+                       avg_intercept=state.avg_intercept, n_avg=state.n_avg)
+        sub, _ = self._run_sgd(np.zeros((R.shape[0], 0)), R, y, sw, np.zeros((k, 0)), sub,
+                               partial, first_call, alpha=0.0)
+        return SGDState(coef=W0.T.copy(), intercept=sub.intercept, t=sub.t, eta=sub.eta,
+                        avg_coef=W0.T.copy() if sub.n_avg else None,
+                        avg_intercept=sub.avg_intercept, n_avg=sub.n_avg)
+
+    def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha=None):
+        alpha = float(self.alpha) if alpha is None else alpha
         n, d = Xf.shape
         if first_call or not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
@@ -273,7 +306,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
                                 else int(min(self.batch_size, Xt.shape[0])))
         # alpha > 0: SGD in the centred parametrisation (same minimiser, better conditioned)
         shift = None
-        if self.alpha > 0 and self.fit_intercept and not partial:
+        if alpha > 0 and self.fit_intercept and not partial:
             wts = np.ones(Xt.shape[0]) if swt is None else swt
             shift = np.asarray(Xt.T @ wts).ravel() / wts.sum()
         grow = None
@@ -282,7 +315,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
                 stats = curvature_stats(
                     Xt, swt, loss=self.loss, fit_intercept=self.fit_intercept,
                     random_state=rng.randint(np.iinfo(np.int32).max), shift=shift)
-                self.eta0_ = step_from_stats(*stats, self.batch_size_, float(self.alpha))
+                self.eta0_ = step_from_stats(*stats, self.batch_size_, alpha)
                 self._curvature = stats
             if self.batch_size == "auto" and self.learning_rate == "adaptive":
                 grow = self._curvature
@@ -294,7 +327,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             self.eta0_ = float(self.eta0)
         average = int(self.average) if not isinstance(self.average, bool) else int(self.average)
         config = SGDConfig(
-            loss=self.loss, epsilon=float(self.epsilon), alpha=float(self.alpha),
+            loss=self.loss, epsilon=float(self.epsilon), alpha=alpha,
             fit_intercept=self.fit_intercept, learning_rate=self.learning_rate,
             eta0=self.eta0_, power_t=float(self.power_t),
             max_iter=1 if partial else int(self.max_iter),

@@ -53,8 +53,13 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
         passed here is re-cloned unfitted by ``clone``/``GridSearchCV``: pass arrays there.
     intercept_init : float, array-like of shape (1,), or None
         The pretrained intercept ``b0`` (None: the estimator's ``intercept_`` or 0).
-    alpha : float >= 0, default=0.0
+    alpha : float >= 0 or np.inf, default=0.0
         Strength of the pull ``alpha/2 ||w - w0||^2`` toward the start (0: plain SGD).
+        ``np.inf`` keeps the start (as ``should_finetune(...).recommended_alpha`` advises when
+        fine-tuning does not pay): ``coef_`` is ``coef_init_`` and, with ``fit_intercept``,
+        the intercept is the limit of the ``alpha > 0`` minimiser, the weighted mean of the
+        start's residuals ``y - X w0`` (squared loss only), whatever the solver;
+        ``partial_fit`` then runs its SGD epoch on the intercept alone.
     solver : {"auto", "sgd", "exact"}, default="auto"
         ``"sgd"``: minibatch SGD (``partial_fit`` always uses it). ``"exact"`` (squared loss):
         the closed-form point SGD converges to, through the ``n x n`` kernel when

@@ -8,10 +8,10 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtri
 
 from ..theory import optimal_alpha
+from ..theory._derived import _helps_intervals
 from ..theory._regression import _regression_risk
 from ._estimate import DegenerateEstimateWarning, estimate_regression_unknowns
 from ._loo import loo_residuals
@@ -63,38 +63,7 @@ def helps_intervals(finetuned, pretrained, rank, n_max, n_grid=400):
     ...  for iv in helps_intervals(risk, s2 + dsq, d, n_max=2000)]
     [(0, 33), (167, inf)]
     """
-    grid = np.geomspace(1e-6 * max(rank, 1), n_max, n_grid)
-    if 0 < rank < n_max:
-        eps = np.geomspace(1e-9, 0.5, 40)
-        grid = np.concatenate([grid, rank * (1 - eps), rank * (1 + eps)])
-    grid = np.unique(grid[(grid > 0) & (grid <= n_max) & (grid != rank)])
-
-    def gain(n):
-        v = float(np.asarray(finetuned(np.array([n])), dtype=float)[0])
-        return v - pretrained if np.isfinite(v) else np.inf
-
-    with np.errstate(all="ignore"):
-        values = np.asarray(finetuned(grid), dtype=float) - pretrained
-    values = np.where(np.isfinite(values), values, np.inf)
-    helps = values < 0
-    out, start = [], 0.0 if helps[0] else None
-    for i in np.flatnonzero(helps[1:] != helps[:-1]):
-        a, b = grid[i], grid[i + 1]
-        if a < rank < b:
-            root = float(rank)
-        else:
-            try:
-                root = brentq(gain, a, b, xtol=1e-9 * b)
-            except ValueError:  # not a continuous change of sign: take the midpoint
-                root = 0.5 * (a + b)
-        if helps[i]:
-            out.append((start, root))
-            start = None
-        else:
-            start = root
-    if start is not None:
-        out.append((start, np.inf))
-    return tuple((float(a), float(b)) for a, b in out if b > a)
+    return _helps_intervals(finetuned, pretrained, rank, 0.0, n_max, n_grid).intervals
 
 
 class _RegressionModel:

@@ -83,27 +83,35 @@ class OptimalAlpha:
     pretrained: float
 
 
-def _sign_change_roots(gain, grid, values):
-    """Roots of ``gain`` between consecutive grid points where the sign changes."""
-    roots = []
-    for i in range(grid.size - 1):
-        a, b = values[i], values[i + 1]
-        if np.isfinite(a) and np.isfinite(b) and (a < 0) != (b < 0):
-            roots.append(brentq(gain, grid[i], grid[i + 1], xtol=1e-12, rtol=1e-12))
-        elif (a < 0) != (b < 0):  # one side infinite: bisect on the sign only
-            lo, hi = grid[i], grid[i + 1]
-            for _ in range(100):
-                mid = 0.5 * (lo + hi)
-                if (gain(mid) < 0) == (a < 0):
-                    lo = mid
-                else:
-                    hi = mid
-            roots.append(0.5 * (lo + hi))
-    return roots
+def _boundary(gain, a, b, rank):
+    """The point in ``(a, b)`` where ``gain`` changes sign (``rank`` when it lies between)."""
+    if a < rank < b:
+        return float(rank)  # the alpha = 0 risk has a pole at n = rank
+    ga, gb = gain(a), gain(b)
+    if np.isfinite(ga) and np.isfinite(gb):
+        try:
+            return float(brentq(gain, a, b, xtol=1e-12, rtol=1e-12))
+        except ValueError:
+            pass
+    lo, hi = a, b  # not a continuous change of sign: bisect on the sign only
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if (gain(mid) < 0) == (ga < 0):
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 def _helps_intervals(finetuned, pretrained, rank, alpha, n_max, n_grid):
-    """Intervals where ``finetuned(n) < pretrained`` on ``(0, n_max]``."""
+    """Intervals where ``finetuned(n) < pretrained`` on ``(0, n_max]``.
+
+    ``finetuned`` is evaluated on a logarithmic grid refined on both sides of the
+    interpolation threshold ``n = rank`` (never at it). Every change of sign between
+    neighbours is one boundary: a root polished by Brent's method, or ``rank`` itself when the
+    neighbours straddle it. Each boundary is counted once, so a threshold that does not hurt
+    does not split an interval, and one that hurts leaves a gap of positive width.
+    """
     if n_max is None:
         n_max = 20.0 * max(rank, 1)
     n_max = float(n_max)
@@ -113,37 +121,28 @@ def _helps_intervals(finetuned, pretrained, rank, alpha, n_max, n_grid):
         raise ValueError(f"n_grid must be >= 10, got {n_grid!r}.")
     lo = 1e-6 * max(rank, 1)
     grid = np.geomspace(min(lo, n_max / 10), n_max, n_grid)
-    if alpha == 0 and 0 < rank < n_max:
-        # Resolve the interpolation peak at n = rank from both sides.
+    if 0 < rank < n_max:
         eps = np.geomspace(1e-9, 0.5, 40)
-        grid = np.unique(np.concatenate([grid, rank * (1 - eps), rank * (1 + eps)]))
-        grid = grid[(grid > 0) & (grid <= n_max) & (grid != rank)]
+        grid = np.concatenate([grid, rank * (1 - eps), rank * (1 + eps)])
+    grid = np.unique(grid[(grid > 0) & (grid <= n_max) & (grid != rank)])
 
     def gain(n):
-        return float(finetuned(np.asarray([n]))[0]) - pretrained
+        v = float(np.asarray(finetuned(np.asarray([n], dtype=float)), dtype=float)[0])
+        return v - pretrained if np.isfinite(v) else np.inf
 
-    values = finetuned(grid) - pretrained
-    edges = []
-    roots = _sign_change_roots(gain, grid, values)
-    # the peak n = rank (alpha = 0) is a sign change of its own
-    peak = alpha == 0 and 0 < rank < n_max
-    if peak and finetuned(np.array([float(rank)]))[0] >= pretrained:
-        # the peak hurts (R_ft = inf there unless noise_var = 0): a sign change of its own
-        below = grid < rank
-        if values[below][-1] < 0:
-            roots.append(float(rank))
-        if values[~below][0] < 0:
-            roots.append(float(rank))
-    points = sorted(roots)
-    helping = values[0] < 0
-    start = 0.0
-    for r in points:
-        if helping:
-            edges.append((start, r))
+    with np.errstate(all="ignore"):
+        values = np.asarray(finetuned(grid), dtype=float) - pretrained
+    values = np.where(np.isfinite(values), values, np.inf)
+    helps = values < 0
+    edges, start = [], 0.0 if helps[0] else None
+    for i in np.flatnonzero(helps[1:] != helps[:-1]):
+        root = _boundary(gain, grid[i], grid[i + 1], rank)
+        if helps[i]:
+            edges.append((start, root))
+            start = None
         else:
-            start = r
-        helping = not helping
-    if helping:
+            start = root
+    if start is not None:
         edges.append((start, np.inf))
     return HelpIntervals(tuple((float(a), float(b)) for a, b in edges if b > a), pretrained, n_max)
 

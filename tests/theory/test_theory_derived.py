@@ -100,3 +100,21 @@ def test_edge_cases_of_the_peak():
     )
     # the Bayes-optimal direction as a start: fine-tuning never helps
     assert classification_finetune_helps_intervals(np.ones(d), mean, mean).intervals == ()
+
+
+def test_each_boundary_counted_once_at_the_interpolation_threshold():
+    # helps below the pole at n = rank, hurts on (rank, 56.2), helps after: the pole is one
+    # boundary and 56.2 another; the old search counted the pole twice: (0,55) U (55, 56.2)
+    from skft.theory._derived import _helps_intervals
+
+    rank, other, pre = 55.0, 56.2, 1.0
+
+    def finetuned(n):
+        n = np.asarray(n, dtype=float)
+        return np.where(n < rank, 0.5, np.where(n < other, 2.0, 0.5))
+
+    res = _helps_intervals(finetuned, pre, rank, 0.0, None, 400)
+    assert len(res.intervals) == 2
+    (a0, b0), (a1, b1) = res.intervals
+    assert a0 == 0 and b0 == rank and b1 == np.inf
+    np.testing.assert_allclose(a1, other, rtol=1e-9)

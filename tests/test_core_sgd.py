@@ -171,13 +171,17 @@ def test_auto_step_size_formula():
     assert eta <= expected * 1.0001  # the safe side
 
 
-def test_divergence_raises_clear_error():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_divergence_raises_clear_error(sparse):
     X, y, w0, b0 = _problem(50, 20, 10)
-    cfg = SGDConfig(eta0=10.0, learning_rate="constant", batch_size=5, tol=None, max_iter=200)
+    cfg = SGDConfig(eta0=10.0, learning_rate="constant", batch_size=5, tol=None, max_iter=200,
+                    alpha=0.01)
     st = SGDState(coef=w0[:, None].copy(), intercept=np.array([b0]))
+    Xin = sp.csr_matrix(X) if sparse else X
     with pytest.raises(SGDDivergenceError, match=r"non-finite coefficients at epoch \d+; "
                                                  r"try a smaller eta0"):
-        sgd_run(X, y[:, None], None, w0[:, None], st, config=cfg, rng=np.random.default_rng(0))
+        sgd_run(Xin, y[:, None], None, w0[:, None], st, config=cfg,
+                rng=np.random.default_rng(0), shift=X.mean(axis=0))
     assert issubclass(SGDDivergenceError, FloatingPointError)
     assert issubclass(SGDDivergenceError, ValueError)
 

@@ -2,5 +2,6 @@
 
 - :mod:`skft._core._exact`: the closed-form limit of squared-loss SGD from a start;
 - :mod:`skft._core._sgd`: minibatch SGD with an L2 pull toward an anchor;
+- :mod:`skft._core._sgd_sparse`: its steps on CSR input in O(nnz) per step (lazy updates);
 - :mod:`skft._core._losses`: the pointwise losses.
 """

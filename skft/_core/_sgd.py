@@ -302,6 +302,8 @@ def sgd_run(X, Y, sample_weight, coef_anchor, state, *, config, rng, validation=
     Parameters
     ----------
     X : ndarray (C-contiguous float64) or CSR matrix, shape (n_samples, n_features)
+        CSR input runs in O(nnz of the batch) per step (:mod:`skft._core._sgd_sparse`): the
+        same iterates up to rounding.
     Y : ndarray of shape (n_samples, n_targets)
     sample_weight : ndarray of shape (n_samples,) or None
     coef_anchor : ndarray of shape (n_features, n_targets)

@@ -92,7 +92,8 @@ class SparseStepper:
         self.use_st = USE_SPARSETOOLS
         itype = X.indices.dtype
         self.indptr = X.indptr.astype(itype, copy=False)
-        self.indices, self.data = X.indices, np.ascontiguousarray(X.data, dtype=np.float64)
+        self.indices = np.ascontiguousarray(X.indices)
+        self.data = np.ascontiguousarray(X.data, dtype=np.float64)
         self.XW0 = np.asarray(X @ W0)
         self.U = state.coef - W0
         self.scale = 1.0

@@ -128,8 +128,10 @@ def estimate_asymptotic_error(
 
     if task == "regression":
         unk, model, _ = fit_regression_model(X, y, coef[0], intercept[0], alpha=a_fit, **opts)
+        # the regression model takes the number of samples itself (it spends one on the
+        # intercept at alpha > 0 and treats it as one more coordinate at alpha = 0)
         return EstimatedAsymptoticError(
-            unk.pretrained_error, squeeze(model.finetuned(n_eff, aa)), nn, aa, task, unk
+            unk.pretrained_error, squeeze(model.finetuned(nn, aa)), nn, aa, task, unk
         )
     if coef.shape[0] == 1:
         targets = [(np.where(y == classes[1], 1.0, -1.0), 0)]

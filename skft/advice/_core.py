@@ -67,28 +67,69 @@ def helps_intervals(finetuned, pretrained, rank, n_max, n_grid=400):
 
 
 class _RegressionModel:
-    """``R_ft(n, alpha)`` as a function of the two estimated moments ``(m1, s2)``."""
+    """``R_ft(n, alpha)`` as a function of the two estimated moments ``(m1, s2)``.
 
-    def __init__(self, unknowns):
+    ``n`` is the number of labelled samples and ``m1`` the slope's part of the pretrained
+    error, ``delta' Sigma delta + s2`` (``unknowns.centred_error``); its signal ``m1 - s2`` is
+    spread over the eigen-directions like a random direction. The intercept is modelled as the
+    estimators treat it (``skft/_core/_exact.py``):
+
+    * without intercept: the theory at ``n`` on the features as they are;
+    * with an intercept and ``alpha > 0`` it is unpenalised: the theory at ``n - 1`` (one
+      sample spent on the intercept) on the centred features; the offset ``(b0 - b_star)^2``
+      is removed by the free intercept;
+    * with an intercept and ``alpha = 0`` it is one more coordinate with constant feature 1,
+      moved with the least-norm change (kernel ``X X' + 1 1'``): the theory at ``n`` on the
+      augmented problem, with one more eigen-direction of eigenvalue 1 (the second moment of
+      the constant; the features are assumed centred in the population) and squared shift
+      ``offset2``.
+    """
+
+    def __init__(self, unknowns, fit_intercept=False):
         self.u = unknowns
         self.ev = unknowns.spectrum.eigenvalues
+        self.fit_intercept = bool(fit_intercept)
+        self.m1 = (
+            unknowns.pretrained_error
+            if unknowns.centred_error is None
+            else (unknowns.centred_error)
+        )
+
+    @property
+    def shift(self):
+        """Samples spent on the intercept at ``alpha > 0`` (1 with an intercept, else 0)."""
+        return 1 if self.fit_intercept else 0
 
     def dsq(self, m1, s2):
         signal = max(m1 - s2, 0.0)
         return np.full(self.ev.size, signal / self.ev.sum())
 
     def finetuned(self, n, alpha, m1=None, s2=None):
-        m1 = self.u.pretrained_error if m1 is None else m1
-        s2 = self.u.noise_var if s2 is None else s2
-        return _regression_risk(self.ev, self.dsq(m1, s2), max(s2, 0.0), n, alpha).finetuned
+        """Predicted fine-tuned error at ``n`` labelled samples (broadcast with ``alpha``)."""
+        m1 = self.m1 if m1 is None else m1
+        s2 = max(self.u.noise_var if s2 is None else s2, 0.0)
+        dsq = self.dsq(m1, s2)
+        if not self.fit_intercept:
+            return _regression_risk(self.ev, dsq, s2, n, alpha).finetuned
+        n, a = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(alpha, dtype=float))
+        out = np.empty(n.shape)
+        pos = a > 0
+        if np.any(pos):
+            out[pos] = _regression_risk(
+                self.ev, dsq, s2, np.maximum(n[pos] - 1.0, 0.5), a[pos]
+            ).finetuned
+        if not np.all(pos):
+            ev = np.r_[self.ev, 1.0]
+            out[~pos] = _regression_risk(ev, np.r_[dsq, self.u.offset2], s2, n[~pos], 0.0).finetuned
+        return out
 
     def finetuned_se(self, n, alpha):
         """Delta method on ``(m1, s2)`` with their estimated covariance; also the gap's SE."""
-        m1, s2 = self.u.pretrained_error, self.u.noise_var
+        m1, s2 = self.m1, self.u.noise_var
         h1 = 1e-4 * max(m1, 1e-12)
         base = self.finetuned(n, alpha)
-        g1 = (self.finetuned(n, alpha, m1 + h1, s2) - base) / h1
-        g2 = (self.finetuned(n, alpha, m1, s2 + h1) - base) / h1
+        g1 = float((self.finetuned(n, alpha, m1 + h1, s2) - base) / h1)
+        g2 = float((self.finetuned(n, alpha, m1, s2 + h1) - base) / h1)
         cov = self.u.moment_cov
         grad_ft = np.array([g1, g2])
         grad_gap = np.array([g1 - 1.0, g2])
@@ -100,7 +141,8 @@ class _RegressionModel:
 def calibrate_noise(unk, X, r, fit_intercept, alpha):
     """Noise variance that makes the theory reproduce the GCV curve at the observed n.
 
-    With the pretrained error ``m1`` held fixed, the predicted fine-tuned risk is affine in
+    With the slope's part of the pretrained error ``m1`` (``centred_error``) held fixed, the
+    predicted fine-tuned risk at ``alpha > 0`` is affine in
     the noise variance: ``R(a; s2) = A(a) + s2 B(a)`` (the signal ``m1 - s2`` spread as
     assumed). GCV is a consistent, assumption-free estimate of the fine-tuned risk at the
     observed n (Patil et al. 2021, valid down to ``alpha = 0``), so ``s2`` is fitted by
@@ -110,19 +152,19 @@ def calibrate_noise(unk, X, r, fit_intercept, alpha):
     assumption gets wrong at the observed n (the theory then agrees with the empirical
     check there) and is much less noisy than the method of moments when ``d >> n``.
 
-    Returns the updated unknowns and the GCV curve ``(alphas, gcv)``.
+    Returns the updated unknowns (unchanged when the fit is not possible).
     """
     ev = unk.spectrum.eigenvalues
-    n_eff, m1 = unk.n_samples, unk.pretrained_error
-    if not m1 > 0:  # the pretrained model fits every target label: nothing to calibrate
+    model = _RegressionModel(unk, fit_intercept)
+    n, m1 = X.shape[0], model.m1
+    if not m1 > 0:  # the pretrained slope fits every target label: nothing to calibrate
         return unk
     grid = (ev.sum() / ev.size) * np.logspace(-2, 1, 16)
     if alpha > 0:
         grid = np.unique(np.r_[grid, alpha])
     gcv = loo_residuals(X, r, grid, fit_intercept=fit_intercept).gcv
-    model = _RegressionModel(unk)
-    A = model.finetuned(n_eff, grid, m1, 0.0)
-    B = (model.finetuned(n_eff, grid, m1, m1) - A) / m1
+    A = model.finetuned(n, grid, m1, 0.0)
+    B = (model.finetuned(n, grid, m1, m1) - A) / m1
     if not (np.all(np.isfinite(gcv)) and np.all(gcv > 0)):
         return unk
     w = 1.0 / gcv**2
@@ -157,7 +199,7 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
     if unk is raw:  # not calibrated: the moment fallbacks stand, say so
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=4)
-    return unk, _RegressionModel(unk), r
+    return unk, _RegressionModel(unk, fit_intercept), r
 
 
 def regression_problem(
@@ -167,52 +209,77 @@ def regression_problem(
     unk, model, r = fit_regression_model(
         X, y, coef, intercept, alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled
     )
-    n_eff = unk.n_samples
-    shift = 1 if fit_intercept else 0
-    ft = float(model.finetuned(n_eff, alpha))
+    n = X.shape[0]
+    shift = model.shift
+    ft = float(model.finetuned(n, alpha))
     pre, se_pre = unk.pretrained_error, unk.pretrained_error_se
     loo = _loo(X, r, alpha, fit_intercept)
-    se_ft, se_gap = _paired_se(loo, r, fit_intercept, model, n_eff, alpha)
+    se_ft, se_gap = _paired_se(loo, r, model, n, alpha)
     ev = model.ev
-    delta = np.sqrt(model.dsq(pre, unk.noise_var))
-    s2 = max(unk.noise_var, 0.0)
-    best = optimal_alpha(ev, delta, s2, n_eff)
+    best_alpha, best_error = _recommended_alpha(model, n)
+    # the theory runs on n - shift samples at alpha > 0: search there, report in n
     helps = helps_intervals(
-        lambda m: model.finetuned(m, alpha),
+        lambda m: model.finetuned(np.asarray(m) + shift, alpha),
         pre,
         int(np.count_nonzero(ev > 0)),
-        n_max=20 * max(ev.size, n_eff),
+        n_max=20 * max(ev.size, n),
     )
     return dict(
         pretrained=(pre, se_pre),
         finetuned=(ft, se_ft),
         gap_se=se_gap,
-        recommended_alpha=float(best.alpha),
-        recommended_error=float(best.error),
+        recommended_alpha=best_alpha,
+        recommended_error=best_error,
         intervals=tuple((lo + shift, hi + shift) for lo, hi in helps),
         unknowns=unk,
         loo=None if loo is None else float(loo.mse),
         gcv=None if loo is None else float(loo.gcv),
-        curve=np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
-        curve_best=_best_curve(model.finetuned, curve_n - shift, best.alpha),
+        curve=np.asarray(model.finetuned(curve_n, alpha), dtype=float),
+        curve_best=_best_curve(model.finetuned, curve_n, best_alpha),
         z=_z(confidence),
     )
 
 
-def _paired_se(loo, r, fit_intercept, model, n_eff, alpha):
+def _recommended_alpha(model, n):
+    """``alpha`` in ``[0, inf]`` minimising the predicted fine-tuned error, and that error.
+
+    Without intercept: :func:`~skft.theory.optimal_alpha` (``inf`` keeps the start). With an
+    intercept the ``alpha > 0`` family (free intercept, theory at ``n - 1``; ``inf`` keeps the
+    start's slope and refits the intercept) is searched the same way, its ``alpha -> 0+``
+    limit standing for the smallest grid value ``1e-8 tr(Sigma)/d``, and compared with the
+    ``alpha = 0`` point, which is a different model (the augmented problem).
+    """
+    u, ev = model.u, model.ev
+    s2 = max(u.noise_var, 0.0)
+    delta = np.sqrt(model.dsq(model.m1, s2))
+    best = optimal_alpha(ev, delta, s2, n - model.shift)
+    a_best, e_best = float(best.alpha), float(best.error)
+    if not model.fit_intercept:
+        return a_best, e_best
+    if a_best == 0.0:
+        a_best = 1e-8 * float(ev.sum() / ev.size)
+        e_best = float(model.finetuned(n, a_best))
+    e_zero = float(model.finetuned(n, 0.0))
+    if e_zero < e_best:
+        return 0.0, e_zero
+    return a_best, e_best
+
+
+def _paired_se(loo, r, model, n, alpha):
     """Standard errors of the fine-tuned error and of the gap at the observed n.
 
     From the leave-one-out losses: ``std(e_i^2)/sqrt(n)`` and the paired
-    ``std(e_i^2 - r_i^2)/sqrt(n)`` (the usual cross-validation standard error, which ignores
+    ``std(e_i^2 - r_i^2)/sqrt(n)`` with the raw residuals ``r = y - X w0 - b0`` whose mean
+    square is the pretrained error (the usual cross-validation standard error, which ignores
     the weak dependence between the ``e_i``); when the LOO is undefined, the delta method on
     the method-of-moments estimates.
     """
     if loo is None:
-        return model.finetuned_se(n_eff, alpha)
+        return model.finetuned_se(n, alpha)
     e2 = loo.residuals**2
-    rr = r - r.mean() if fit_intercept else r
-    n = e2.size
-    return float(np.std(e2, ddof=1) / np.sqrt(n)), float(np.std(e2 - rr**2, ddof=1) / np.sqrt(n))
+    m = e2.size
+    rr = r - r.mean() if model.fit_intercept else r
+    return float(np.std(e2, ddof=1) / np.sqrt(m)), float(np.std(e2 - rr**2, ddof=1) / np.sqrt(m))
 
 
 def _best_curve(fn, n, best_alpha):

@@ -62,12 +62,21 @@ class RegressionUnknowns:
     ----------
     pretrained_error, pretrained_error_se : float
         ``mean(r^2)`` (test MSE of the pretrained model, noise included) and its standard error.
+    centred_error : float
+        The part of ``pretrained_error`` a fine-tuned slope sees: ``delta' Sigma delta + s2``,
+        estimated by ``sum((r - mean(r))^2) / (n - 1)`` with an intercept and by
+        ``mean(r^2)`` without (then a constant offset of the residuals counts as noise: the
+        fine-tuned model cannot remove it).
+    offset2 : float
+        Squared offset of the pretrained intercept, ``(b0 - b_star)^2``, debiased:
+        ``max(mean(r)^2 - centred_error / n, 0)`` with an intercept (0 without). Before the
+        clipping ``centred_error (n - 1)/n + mean(r)^2 = pretrained_error`` exactly.
     noise_var, noise_var_se : float
         Noise variance ``s2`` and its jackknife standard error.
     shift_norm2 : float
         ``||w0 - w_star||^2`` under the spread assumption.
     shift_signal : float
-        ``delta' Sigma delta = pretrained_error - noise_var``.
+        ``delta' Sigma delta = centred_error - noise_var``.
     spectrum : SpectrumEstimate
         Estimated eigenvalues of the target covariance.
     n_samples : int
@@ -77,7 +86,7 @@ class RegressionUnknowns:
     fallbacks : tuple of str
         Fallbacks that were applied (empty when none).
     moment_cov : ndarray of shape (2, 2)
-        Estimated covariance of ``(pretrained_error, noise_var)`` (jackknife, with the
+        Estimated covariance of ``(centred_error, noise_var)`` (jackknife, with the
         U-statistic correction on the noise variance), for error propagation.
     noise_var_moments : float
         The method-of-moments noise variance (equal to ``noise_var`` unless the advice
@@ -107,6 +116,8 @@ class RegressionUnknowns:
     fallbacks: tuple = field(default=())
     moment_cov: np.ndarray = field(default=None, repr=False)
     noise_var_moments: float | None = None
+    centred_error: float | None = None
+    offset2: float = 0.0
 
     def theory_inputs(self):
         """Covariance (diagonal) and ``delta`` in the eigenbasis, spread evenly.
@@ -253,9 +264,15 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
     independent of ``x`` with variance ``s2``, and ``delta = w0 - w_star`` spread over the
     eigen-directions of ``Sigma`` like a random direction.
 
+    With ``fit_intercept`` the slope's moments use the centred residuals ``r - mean(r)``
+    (their second moment ``centred_error`` estimates ``delta' Sigma delta + s2``) and the
+    intercept's own offset ``(b0 - b_star)^2`` is estimated separately (``offset2``); the
+    pretrained error stays the measured ``mean(r^2)``, offset included.
+
     Fallbacks (each with a :class:`DegenerateEstimateWarning`): when ``T2 <= 0`` no shift is
-    detectable and ``||delta||^2 = 0``, ``s2 = mean(r^2)``; when the estimated signal exceeds
-    ``mean(r^2)``, the noise variance is set to 0 and the signal to ``mean(r^2)``.
+    detectable and ``||delta||^2 = 0``, ``s2 = centred_error``; when the estimated signal
+    exceeds ``centred_error``, the noise variance is set to 0 and the signal to
+    ``centred_error``.
 
     Parameters
     ----------
@@ -288,14 +305,23 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
     pretrained = float(np.mean(r**2))
     pre_loo = (np.sum(r**2) - r**2) / (r.size - 1)
     pre_se = _jackknife_se(pre_loo)
-    if fit_intercept:
-        X = X - X.mean(axis=0)
-        r = r - r.mean()
     n, d = X.shape
+    offset2 = 0.0
+    if fit_intercept:
+        # the slope sees the centred residuals; the offset mean(r) is the intercept's own
+        # shift (removed by the free intercept at alpha > 0, one more coordinate at alpha = 0)
+        X = X - X.mean(axis=0)
+        mean_r = float(r.mean())
+        r = r - mean_r
+        m1 = float(np.sum(r**2) / (n - 1))
+        m1_loo = (np.sum(r**2) - r**2) / (n - 2) if n > 2 else np.full(n, m1)
+        offset2 = max(mean_r**2 - m1 / n, 0.0)
+    else:
+        m1 = pretrained
+        m1_loo = pre_loo
+    m1_se = _jackknife_se(m1_loo)
     mom = _GramMoments(X)
     t2, t2_loo = mom.offdiag(r)
-    m1 = float(np.mean(r**2))
-    m1_loo = (np.sum(r**2) - r**2) / (n - 1)
     spectrum = estimate_spectrum(X, extra=X_unlabeled)
     if X_unlabeled is None:
         tr1, tr2 = spectrum.trace, spectrum.trace_sq
@@ -323,10 +349,16 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         "delta = w0 - w_star spread over the eigen-directions of Sigma like a random direction",
     )
     fallbacks = []
-    if not m1 > 0:
+    if not pretrained > 0:
         fallbacks.append(
             "the pretrained model fits every target label exactly (r = 0): no shift and no "
             "noise are detectable, fine-tuning cannot improve on it"
+        )
+        signal, noise = 0.0, 0.0
+    elif not m1 > 0:
+        fallbacks.append(
+            "the residuals y - X w0 - b0 are constant: only the pretrained intercept is off, "
+            "no shift of the coefficients and no noise are detectable"
         )
         signal, noise = 0.0, 0.0
     elif not t2 > 0 or not np.isfinite(ratio):
@@ -342,13 +374,13 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         warnings.warn(msg, DegenerateEstimateWarning, stacklevel=3)
     shift_norm2 = signal * d / tr1 if tr1 > 0 else 0.0
     n_eff = n - 1 if fit_intercept else n
-    cov_jk = (n - 1) / n * np.cov(np.vstack([pre_loo, noise_loo]), bias=True)
-    corr = cov_jk[0, 1] / max(pre_se * jk_se, np.finfo(float).tiny)
+    cov_jk = (n - 1) / n * np.cov(np.vstack([m1_loo, noise_loo]), bias=True)
+    corr = cov_jk[0, 1] / max(m1_se * jk_se, np.finfo(float).tiny)
     moment_cov = np.array(
-        [[pre_se**2, corr * pre_se * noise_se], [corr * pre_se * noise_se, noise_se**2]]
+        [[m1_se**2, corr * m1_se * noise_se], [corr * m1_se * noise_se, noise_se**2]]
     )
     if not np.all(np.isfinite(moment_cov)):
-        moment_cov = np.diag([pre_se**2, noise_se**2])
+        moment_cov = np.diag([m1_se**2, noise_se**2])
     return RegressionUnknowns(
         pretrained_error=pretrained,
         pretrained_error_se=pre_se,
@@ -362,6 +394,8 @@ def estimate_regression_unknowns(X, r, *, fit_intercept=False, X_unlabeled=None)
         fallbacks=tuple(fallbacks),
         moment_cov=moment_cov,
         noise_var_moments=float(noise),
+        centred_error=float(m1),
+        offset2=float(offset2),
     )
 
 

@@ -14,6 +14,8 @@ from ..utils._sklearn_compat import check_is_fitted
 
 __all__ = ["AsymptoticError"]
 
+_ALPHA_INF = 1e300
+
 
 @dataclass(frozen=True)
 class AsymptoticError:
@@ -162,6 +164,12 @@ or Spectrum, default=None
         check_is_fitted(self)
         if alpha is None:
             alpha = getattr(self, "_fit_alpha", self.alpha)
+        alpha = np.asarray(alpha, dtype=np.float64)
+        if np.any(np.isnan(alpha)) or np.any(alpha < 0):
+            raise ValueError(f"alpha must be >= 0 (inf keeps the start), got {alpha!r}.")
+        # alpha = inf keeps the start: the theory at an alpha large enough to be the same
+        # to ~1e-12 (skft.theory caps alpha at 1e12 times the top eigenvalue anyway).
+        alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
         if covariance is not None:
             return self._from_moments(covariance, n_samples, alpha, **moments)
@@ -185,18 +193,27 @@ or Spectrum, default=None
             X = X.toarray()
         if n_samples is None:
             n_samples = np.shape(X)[0]
+        keep = alpha >= _ALPHA_INF  # alpha = inf: the fine-tuned model is the start
         est = estimate_asymptotic_error(
             self._start_for_advice(),
             None,
             X,
             y,
-            alpha=alpha,
+            alpha=np.where(keep, 0.0, alpha),
             n_samples=n_samples,
             task=self._asymptotic_task,
             X_unlabeled=X_unlabeled,
             fit_intercept=self.fit_intercept,
         )
-        return AsymptoticError(est.pretrained, est.finetuned, est.n_samples, est.alpha, "data", est)
+        finetuned = est.finetuned
+        keep = np.broadcast_to(keep, np.shape(est.alpha))
+        if np.any(keep):
+            pre = np.asarray(est.pretrained, dtype=np.float64)
+            pre = pre.reshape(pre.shape + (1,) * keep.ndim)  # per class first (multiclass)
+            finetuned = np.where(keep, pre, np.asarray(finetuned, dtype=np.float64))
+            finetuned = float(finetuned) if finetuned.ndim == 0 else finetuned
+        alphas = np.where(keep, np.inf, est.alpha)
+        return AsymptoticError(est.pretrained, finetuned, est.n_samples, alphas, "data", est)
 
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)
@@ -242,6 +259,7 @@ or Spectrum, default=None
                 )
             res = classification_error(covariance, mean, coef0[0], n_theory, aa)
         finetuned = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
+        aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
         return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
 
     def _start_for_advice(self):

@@ -167,3 +167,25 @@ def test_partial_fit_keeps_no_data_and_fit_alpha_is_used():
 def test_optimal_schedule_with_alpha_zero_is_fine_for_the_exact_solver():
     X, y, truth = make_transfer_regression(40, 80, random_state=8)
     WarmStartSGDRegressor(truth.coef_init, learning_rate="optimal", solver="exact").fit(X, y)
+
+
+def test_alpha_inf_keeps_the_start():
+    X, y, truth = make_transfer_regression(80, 200, random_state=9)
+    est = WarmStartSGDRegressor(truth.coef_init, alpha=np.inf, fit_intercept=False).fit(X, y)
+    np.testing.assert_array_equal(est.coef_, truth.coef_init)
+    res = est.predict_asymptotic_error(covariance=truth.covariance, noise_var=truth.noise_var,
+                                       delta=truth.delta)
+    np.testing.assert_allclose(res.finetuned, res.pretrained, rtol=1e-9)
+    assert res.alpha == np.inf
+    data = est.predict_asymptotic_error()
+    assert data.alpha == np.inf and np.isfinite(data.finetuned)
+
+
+def test_alpha_curve_with_inf_entries_from_data():
+    X, y, truth = make_transfer_regression(80, 200, random_state=10)
+    est = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+    res = est.predict_asymptotic_error(alpha=[0.0, 1.0, np.inf])
+    assert res.finetuned.shape == (3,)
+    assert res.finetuned[2] == res.pretrained
+    ref = est.predict_asymptotic_error(alpha=[0.0, 1.0])
+    np.testing.assert_allclose(res.finetuned[:2], ref.finetuned)

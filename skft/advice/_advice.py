@@ -25,7 +25,9 @@ class ErrorEstimate:
     stderr : float
         Standard error.
     low, high : float
-        ``value -+ z * stderr`` at the advice's confidence level (``low`` clipped at 0).
+        Interval at the advice's confidence level: ``value -+ z * stderr`` (``low`` clipped
+        at 0), or for a counted error rate the Wilson score interval (not centred on
+        ``value``; ``stderr`` is its half-width over ``z``).
 
     Examples
     --------
@@ -133,7 +135,9 @@ class FinetuneAdvice:
     confident : bool
         False when the predicted gap is within ``z`` standard errors: the data cannot tell.
     pretrained_error : ErrorEstimate
-        Measured on the target labels (the pretrained model never saw them).
+        Measured on the target labels (the pretrained model never saw them): the mean squared
+        residual (regression; jackknife standard error), or the counted error rate of
+        ``sign(X w0 + b0)`` with its Wilson score interval (classification).
     finetuned_error : ErrorEstimate
         Predicted by the theory with the estimated unknowns, for the fine-tuned model on the
         ``n_samples`` given.
@@ -513,7 +517,10 @@ def should_finetune(
 
 def _assemble(res, task, setting, curve_n, classes=None):
     z = res["z"]
-    pre = ErrorEstimate.from_se(*res["pretrained"], z)
+    if "pretrained_interval" in res:  # counted error rate: Wilson interval
+        pre = ErrorEstimate(*map(float, res["pretrained"]), *res["pretrained_interval"])
+    else:
+        pre = ErrorEstimate.from_se(*res["pretrained"], z)
     ft = ErrorEstimate.from_se(*res["finetuned"], z)
     gap = ft.value - pre.value
     unk = res["unknowns"]
@@ -538,9 +545,7 @@ def _assemble(res, task, setting, curve_n, classes=None):
         helps_intervals=merge_intervals(res["intervals"]),
         loo_error=res["loo"],
         gcv_error=res["gcv"],
-        loo_finetune=None
-        if res["loo"] is None
-        else bool(res["loo"] < res.get("pretrained_count", pre.value)),
+        loo_finetune=None if res["loo"] is None else bool(res["loo"] < pre.value),
         unknowns=unk,
         assumptions=unk.assumptions,
         fallbacks=fallbacks,

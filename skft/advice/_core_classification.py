@@ -1,21 +1,21 @@
 """Classification: theory with estimated unknowns, calibrated on the leave-one-out margins.
 
-For the two-class mixture ``x = y mu + z`` the margin ``y x'w`` of a fixed ``w`` is (by the
-central limit theorem over the ``d`` coordinates) Gaussian with mean ``t = mu'w`` and
-variance ``q = w' Sigma w``, so the error rate is ``Phi(-t / sqrt(q))``. Two empirical
-signal-to-noise ratios follow without any assumption on ``mu`` or ``Sigma``:
+The pretrained error is *measured*: the error rate of ``sign(X w0 + b0)`` counted on the
+target labels (the pretrained model never saw them, so the count is unbiased), with a Wilson
+score interval (it stays inside ``[0, 1]`` and keeps a positive width when no sample, or every
+sample, is misclassified); its ``stderr`` is the interval's half-width over ``z``.
 
-* pretrained: ``s0 = mean(m) / std(m)`` of the margins ``m_i = y_i (x_i'w0 + b0)`` (the
-  pretrained model never saw these labels), error ``Phi(-s0)``;
-* fine-tuned at the observed ``n``: the same ratio over the leave-one-out margins
-  ``m_i = y_i f_{-i}(x_i) = 1 - y_i e_i`` (closed form, :func:`loo_residuals`).
-
-Their standard error is ``sqrt((1 + s^2/2) / n)`` (mean over standard deviation of ``n``
-Gaussian draws), mapped through ``phi(s)``. The theory's unknown class-mean norm is then
-calibrated so that its ``t / sqrt(q)`` reproduces the leave-one-out ratio along a grid of
-``alpha`` at the observed ``n``; the calibrated theory extrapolates to other ``n`` and
-``alpha``. Counting error rates (of ``sign(X w0 + b0)`` and of the leave-one-out predictions)
-are reported beside them.
+For the fine-tuned model the theory is used. For the two-class mixture ``x = y mu + z`` the
+margin ``y x'w`` of a fixed ``w`` is (by the central limit theorem over the ``d``
+coordinates) Gaussian with mean ``t = mu'w`` and variance ``q = w' Sigma w``, so the error
+rate is ``Phi(-t / sqrt(q))``. The empirical signal-to-noise ratio of the fine-tuned model at
+the observed ``n`` follows without any assumption on ``mu`` or ``Sigma``: ``mean / std`` of
+the leave-one-out margins ``m_i = y_i f_{-i}(x_i) = 1 - y_i e_i`` (closed form,
+:func:`loo_residuals`). Its standard error is ``sqrt((1 + s^2/2) / n)`` (mean over standard
+deviation of ``n`` Gaussian draws), mapped through ``phi(s)``. The theory's unknown
+class-mean norm is then calibrated so that its ``t / sqrt(q)`` reproduces the leave-one-out
+ratio along a grid of ``alpha`` at the observed ``n``; the calibrated theory extrapolates to
+other ``n`` and ``alpha``. The counted leave-one-out error rate is reported beside it.
 """
 
 import numpy as np
@@ -38,6 +38,39 @@ def _snr(margins):
     s = m.mean(axis=-1) / np.where(sd > 0, sd, np.finfo(float).tiny)
     se = np.sqrt((1.0 + s**2 / 2.0) / m.shape[-1])
     return s, se
+
+
+def wilson_interval(errors, n, z):
+    """Counted error rate ``errors / n``, its standard error and Wilson score interval.
+
+    The interval is ``(c -+ h)`` with ``c = (p + z^2/(2n)) / (1 + z^2/n)`` and
+    ``h = z sqrt(p (1 - p)/n + z^2/(4 n^2)) / (1 + z^2/n)``; the standard error reported is
+    ``h / z`` (the binomial ``sqrt(p (1 - p)/n)`` up to ``O(1/n)``, but positive at ``p = 0``).
+
+    Parameters
+    ----------
+    errors : int
+        Number of misclassified samples.
+    n : int
+        Number of samples.
+    z : float
+        Normal quantile of the interval's level.
+
+    Returns
+    -------
+    rate, stderr, low, high : float
+
+    Examples
+    --------
+    >>> from skft.advice._core_classification import wilson_interval
+    >>> [round(v, 3) for v in wilson_interval(0, 40, 1.96)]
+    [0.0, 0.022, 0.0, 0.088]
+    """
+    p = errors / n
+    z2n = z * z / n
+    centre = (p + z2n / 2.0) / (1.0 + z2n)
+    half = z * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
+    return float(p), float(half / z), float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def _error_and_se(s, se):
@@ -123,13 +156,19 @@ class _ClassificationModel:
         return self.m2
 
 
-def fit_classification_model(X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha):
-    """Unknowns, the calibrated model and the empirical margins' numbers (a dict)."""
+def fit_classification_model(
+    X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054
+):
+    """Unknowns, the calibrated model and the measured numbers (a dict).
+
+    ``pretrained`` is the counted error rate of ``sign(X w0 + b0)`` and its standard error,
+    ``pretrained_interval`` its Wilson interval at the normal quantile ``z``.
+    """
     Xc = X - X.mean(axis=0) if fit_intercept else X
     unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=X_unlabeled)
     margin = X @ coef + intercept
-    count = float(np.mean(np.where(margin > 0, 1.0, -1.0) != y_pm))
-    pre, pre_se = _error_and_se(*_snr(y_pm * margin))
+    wrong = int(np.count_nonzero(np.where(margin > 0, 1.0, -1.0) != y_pm))
+    pre, pre_se, pre_lo, pre_hi = wilson_interval(wrong, y_pm.size, z)
     model = _ClassificationModel(unk)
     n = X.shape[0]
     n_eff = n - (1 if fit_intercept else 0)
@@ -149,7 +188,7 @@ def fit_classification_model(X, y_pm, coef, intercept, *, fit_intercept, X_unlab
         model=model,
         n_eff=n_eff,
         pretrained=(pre, pre_se),
-        pretrained_count=count,
+        pretrained_interval=(pre_lo, pre_hi),
         residuals=r,
     )
 
@@ -166,6 +205,7 @@ def classification_problem(
         fit_intercept=fit_intercept,
         X_unlabeled=X_unlabeled,
         alpha=alpha,
+        z=_z(confidence),
     )
     model, n_eff = fit["model"], fit["n_eff"]
     shift = 1 if fit_intercept else 0
@@ -191,7 +231,7 @@ def classification_problem(
     )
     return dict(
         pretrained=(pre, se_pre),
-        pretrained_count=fit["pretrained_count"],
+        pretrained_interval=fit["pretrained_interval"],
         finetuned=(ft, se_ft),
         gap_se=float(np.hypot(se_ft, se_pre)),
         recommended_alpha=float(best.alpha),

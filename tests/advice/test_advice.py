@@ -370,3 +370,23 @@ def test_issue_case_reports_the_large_n_interval():
     adv = should_finetune(t.coef_init, X, y)
     assert np.isinf(adv.helps_intervals[-1][1])
     assert "helps for no n" not in adv.summary()
+
+
+def test_classification_pretrained_error_is_the_counted_rate():
+    # issue 4 item 2: the pretrained error is the error rate of sign(X w0 + b0) counted on the
+    # target labels (unbiased), with a Wilson interval; it used to be Phi(-mean/std) of the
+    # margins, which assumes Gaussian margins.
+    X, y, truth = make_transfer_classification(60, 100, random_state=0)
+    w0, b0 = truth.coef_init, 0.2
+    adv = should_finetune(w0, X, y, intercept_init=b0, alpha=0.1)
+    counted = np.mean(np.where(X @ w0 + b0 > 0, 1.0, -1.0) != y)
+    pre = adv.pretrained_error
+    assert pre.value == counted
+    assert pre.low < counted < pre.high and 0 <= pre.low and pre.high <= 1
+    assert pre.stderr == pytest.approx(np.sqrt(counted * (1 - counted) / 60), rel=0.1)
+    assert adv.finetune == (adv.finetuned_error.value < counted)
+    # no error at all: the interval stays sensible (from 0, positive width)
+    Xs = X[np.where(X @ w0 > 0, 1.0, -1.0) == y]
+    ys = y[np.where(X @ w0 > 0, 1.0, -1.0) == y]
+    pre0 = should_finetune(w0, Xs, ys, alpha=0.1).pretrained_error
+    assert pre0.value == 0.0 and pre0.low == 0.0 and 0 < pre0.high < 0.1 and pre0.stderr > 0

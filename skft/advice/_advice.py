@@ -133,7 +133,12 @@ class FinetuneAdvice:
         True when the predicted fine-tuned error (at ``alpha``) is below the measured
         pretrained error.
     confident : bool
-        False when the predicted gap is within ``z`` standard errors: the data cannot tell.
+        True only when the predicted gap is beyond ``z`` standard errors of the gap *and* the
+        leave-one-out comparison (``loo_finetune``) makes the same decision. The standard
+        error is a sampling error: it does not cover what the theory's assumptions get wrong
+        (the spread of the shift, Gaussian margins, the interpolation peak near ``n = d``),
+        while the leave-one-out check needs none of them; when the two decide differently
+        the data cannot tell which is right, so the advice does not claim confidence.
     pretrained_error : ErrorEstimate
         Measured on the target labels (the pretrained model never saw them): the mean squared
         residual (regression; jackknife standard error), or the counted error rate of
@@ -269,6 +274,12 @@ class FinetuneAdvice:
             lines.append(
                 f"Decision: {verdict} (predicted gap {gap:+.3g}, beyond {pct} uncertainty "
                 f"+-{self._z * self.gap_stderr:.2g})."
+            )
+        elif abs(gap) > self._z * self.gap_stderr and self.loo_finetune is not None:
+            lines.append(
+                f"Decision: {verdict}, but NOT confident: the predicted gap {gap:+.3g} is beyond "
+                f"the {pct} uncertainty +-{self._z * self.gap_stderr:.2g}, but the "
+                "leave-one-out check decides otherwise."
             )
         elif abs(gap) > self._z * self.gap_stderr:  # not confident: no empirical check
             lines.append(
@@ -525,7 +536,10 @@ def _assemble(res, task, setting, curve_n, classes=None):
     gap = ft.value - pre.value
     unk = res["unknowns"]
     fallbacks = tuple(unk.fallbacks)
-    confident = bool(abs(gap) > z * res["gap_se"])
+    loo_finetune = None if res["loo"] is None else bool(res["loo"] < pre.value)
+    # confident only when the gap is beyond z standard errors AND the assumption-free
+    # leave-one-out comparison makes the same decision (see the docstring of `confident`)
+    confident = bool(abs(gap) > z * res["gap_se"]) and loo_finetune == bool(gap < 0)
     if res["loo"] is None:
         # no empirical check at this alpha: do not claim confidence on the theory alone
         confident = False
@@ -545,7 +559,7 @@ def _assemble(res, task, setting, curve_n, classes=None):
         helps_intervals=merge_intervals(res["intervals"]),
         loo_error=res["loo"],
         gcv_error=res["gcv"],
-        loo_finetune=None if res["loo"] is None else bool(res["loo"] < pre.value),
+        loo_finetune=loo_finetune,
         unknowns=unk,
         assumptions=unk.assumptions,
         fallbacks=fallbacks,
@@ -578,8 +592,13 @@ def _combine(per_class, setting, curve_n, classes):
     return FinetuneAdvice(
         task="classification",
         finetune=bool(ft.value < pre.value),
-        # as for one class: no confidence without the empirical check of every class
-        confident=bool(abs(ft.value - pre.value) > z * gap_se and loo is not None),
+        # as for one class: no confidence without the empirical check of every class, nor
+        # when the leave-one-out comparison of the mean error rates decides otherwise
+        confident=bool(
+            abs(ft.value - pre.value) > z * gap_se
+            and loo is not None
+            and (loo < pre.value) == (ft.value < pre.value)
+        ),
         pretrained_error=pre,
         finetuned_error=ft,
         gap_stderr=gap_se,

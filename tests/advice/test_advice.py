@@ -390,3 +390,27 @@ def test_classification_pretrained_error_is_the_counted_rate():
     ys = y[np.where(X @ w0 > 0, 1.0, -1.0) == y]
     pre0 = should_finetune(w0, Xs, ys, alpha=0.1).pretrained_error
     assert pre0.value == 0.0 and pre0.low == 0.0 and 0 < pre0.high < 0.1 and pre0.stderr > 0
+
+
+def test_confident_needs_the_leave_one_out_to_agree():
+    # issue 4 item 3: near n = d the alpha = 0 theory sits on its interpolation peak (an
+    # infinite or very large predicted error) while the finite-sample interpolator and its
+    # leave-one-out error are not; the advice used to say "keep, confident" with the
+    # leave-one-out check saying fine-tune. Confidence now needs both to decide alike.
+    disagreements = 0
+    for n, fit_intercept in ((20, False), (30, True)):
+        for seed in range(6):
+            X, y, truth = make_transfer_regression(n, n, shift=5.0, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateEstimateWarning)
+                adv = should_finetune(truth.coef_init, X, y, fit_intercept=fit_intercept)
+            assert adv.loo_finetune is not None
+            if adv.loo_finetune != adv.finetune:
+                disagreements += 1
+                assert not adv.confident
+                assert "leave-one-out check decides otherwise" in adv.summary()
+            gap = adv.finetuned_error.value - adv.pretrained_error.value
+            assert adv.confident == (
+                abs(gap) > 1.96 * adv.gap_stderr and adv.loo_finetune == adv.finetune
+            )
+    assert disagreements >= 3

@@ -278,8 +278,9 @@ def _paired_se(loo, r, model, n, alpha):
         return model.finetuned_se(n, alpha)
     e2 = loo.residuals**2
     m = e2.size
-    rr = r - r.mean() if model.fit_intercept else r
-    return float(np.std(e2, ddof=1) / np.sqrt(m)), float(np.std(e2 - rr**2, ddof=1) / np.sqrt(m))
+    # the same raw residuals as the pretrained error mean(r^2): the gap is paired sample by
+    # sample (centring r here, as before, dropped the offset's share of the loss difference)
+    return float(np.std(e2, ddof=1) / np.sqrt(m)), float(np.std(e2 - r**2, ddof=1) / np.sqrt(m))
 
 
 def _best_curve(fn, n, best_alpha):

@@ -74,3 +74,20 @@ def test_pretrained_intercept_off_recommended_alpha(offset_runs):
     # keeps part of the offset)
     gain = [r["rec_truth"] - r["truth"] for r in offset_runs if r["alpha"] == 0.0]
     assert np.mean(gain) < -3 * np.std(gain, ddof=1) / np.sqrt(len(gain))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_gap_stderr_pairs_the_raw_residuals(alpha):
+    # issue 4 item 4: the gap is (mean of e_i^2) - (mean of r_i^2) with the raw residuals
+    # r = y - X w0 - b0 (the pretrained error is mean(r^2), offset included): its standard
+    # error is the paired std(e^2 - r^2)/sqrt(n) with the same r (it used r - mean(r))
+    from skft.advice import loo_residuals
+
+    X, y, truth = make_transfer_regression(60, 150, random_state=0)
+    y = y + OFFSET
+    w0 = truth.coef_init
+    adv = should_finetune(w0, X, y, alpha=alpha)
+    r = y - X @ w0
+    e = loo_residuals(X, r, alpha, fit_intercept=True).residuals
+    assert adv.loo_error == pytest.approx(np.mean(e**2))
+    assert adv.gap_stderr == pytest.approx(np.std(e**2 - r**2, ddof=1) / np.sqrt(r.size))

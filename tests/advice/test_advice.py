@@ -283,39 +283,43 @@ def _sweep(task, n_problems, seed):
 
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_decisions_at_least_as_good_as_leave_one_out(task):
-    # On problems whose true errors differ by > 10%, the theory's decision must be right at
-    # least as often as the plain leave-one-out comparison, and its mean regret must not be
-    # significantly larger: paired difference below 2 standard errors of that difference
-    # (with 24 problems one near-tie can decide a raw comparison; the benchmark has 650).
-    res = _sweep(task, 24, seed=5 if task == "regression" else 6)
+    # What is tested: on 40 random problems (the sweep above), among those whose true errors
+    # differ by > 10%, the theory's decisions are not significantly worse than the plain
+    # leave-one-out comparison's. Paired, McNemar-style: with D_i = 1[theory right] -
+    # 1[loo right], sum D >= -2 sqrt(sum D_i^2) (b + c discordant problems: the standard
+    # error of sum D; one-sided level ~2% if both were equally good). Likewise the mean paired
+    # difference of relative regret is below 2 of its standard errors. A raw "acc_t >= acc_l"
+    # on 24 problems failed on one near-tie for some seeds; this holds on seeds 0-7 of the
+    # sweep (the benchmark compares the two over 650 problems).
+    res = _sweep(task, 40, seed=0)
     pre, ft, theory, loo = res.T
     best = np.minimum(pre, ft)
     clear = np.abs(ft - pre) / best > 0.10
     truth = ft < pre
-    acc_t = np.mean((theory == truth)[clear])
-    acc_l = np.mean((loo == truth)[clear])
+    d = ((theory == truth).astype(int) - (loo == truth).astype(int))[clear]
+    assert clear.sum() >= 20
+    assert d.sum() >= -2 * np.sqrt(np.sum(d**2)), (d.sum(), np.sum(d**2))
     diff = np.where(theory, ft, pre) / best - np.where(loo, ft, pre) / best
-    assert clear.sum() >= 12
-    assert acc_t >= acc_l
     assert diff.mean() <= 2 * diff.std(ddof=1) / np.sqrt(diff.size)
 
 
 def test_estimate_asymptotic_error_curve_against_true_theory():
     # isotropic truth; predictions at other n and alpha from one data set of n = 200,
-    # d = 400 vs the theory with the true unknowns. Mean over 6 seeds within 4 standard
-    # errors of the mean (SE from the spread over seeds).
+    # d = 400 vs the theory with that seed's true unknowns (each seed draws its own delta).
+    # The mean over 6 seeds of the paired difference (prediction - truth) is within 3 of its
+    # standard errors (SE from the spread of the differences over seeds) of 0.
     n_grid = np.array([80.0, 300.0, 800.0])
-    preds = []
+    diffs = []
     for seed in range(6):
         X, y, truth = make_transfer_regression(200, 400, shift=1.2, noise=0.6, random_state=seed)
         est = estimate_asymptotic_error(
             truth.coef_init, None, X, y, alpha=0.05, n_samples=n_grid, fit_intercept=False
         )
-        preds.append(est.finetuned)
-    preds = np.array(preds)
-    true = regression_risk(truth.covariance, truth.delta, truth.noise_var, n_grid, 0.05).finetuned
-    se = preds.std(axis=0, ddof=1) / np.sqrt(len(preds))
-    assert np.all(np.abs(preds.mean(axis=0) - true) < 4 * se + 0.02 * true)
+        true = regression_risk(truth.covariance, truth.delta, truth.noise_var, n_grid, 0.05)
+        diffs.append(est.finetuned - true.finetuned)
+    diffs = np.array(diffs)
+    se = diffs.std(axis=0, ddof=1) / np.sqrt(len(diffs))
+    assert np.all(np.abs(diffs.mean(axis=0)) < 3 * se), (diffs.mean(axis=0), se)
 
 
 def test_pretrained_model_fitting_every_label():

@@ -451,8 +451,9 @@ def should_finetune(
     coef_init : array-like of shape (n_features,) or (n_classes, n_features), or estimator
         Pretrained coefficients, or a fitted linear estimator (``coef_``, optional
         ``intercept_`` and ``classes_``).
-    X : array-like of shape (n_samples, n_features)
-        Labelled target features (at least 3 samples).
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Labelled target features (at least 3 samples). Sparse input is densified (up to
+        20 million entries; larger sparse input is refused with a message).
     y : array-like of shape (n_samples,)
         Target values (regression) or class labels (classification: -1/+1 coding of
         ``classes[1]`` vs the rest, one-vs-rest for multiclass).
@@ -461,8 +462,8 @@ def should_finetune(
     task : {"auto", "regression", "classification"}, default="auto"
     alpha : float, default=0.0
         Pull toward the start of the fine-tuning being considered.
-    X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
-        Unlabelled target features: improve the covariance estimate.
+    X_unlabeled : array-like or sparse matrix of shape (n_unlabeled, n_features), default=None
+        Unlabelled target features: improve the covariance estimate (sparse: as ``X``).
     fit_intercept : bool, default=True
         Whether the fine-tuned model fits an intercept (features are then centred for the
         theory, which spends one sample on it).

@@ -76,8 +76,9 @@ def estimate_asymptotic_error(
         Pretrained coefficients (or a fitted linear estimator).
     intercept_init : float, array-like or None
         Pretrained intercept(s).
-    X : array-like of shape (n_samples, n_features)
-        Labelled target data the unknowns are estimated from.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Labelled target data the unknowns are estimated from (sparse: densified, as in
+        :func:`should_finetune`).
     y : array-like of shape (n_samples,)
     alpha : float or array-like, default=0.0
         Pull toward the start; broadcast with ``n_samples``.

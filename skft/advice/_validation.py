@@ -1,13 +1,33 @@
 """Input checks for :func:`should_finetune`: clear errors that name the parameter."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 
 __all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels"]
 
 
+# Sparse features are densified up to this many entries (160 MB of float64): the advice
+# works on n x n and d x d Gram matrices, dense in any case.
+MAX_DENSE_ENTRIES = 20_000_000
+
+
 def check_features(X, name, n_features=None, min_samples=3):
-    """2-d finite float array (a copy is never made unless needed; never modified)."""
+    """2-d finite float array (a copy is never made unless needed; never modified).
+
+    A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
+    entries (``n_samples * n_features``); a larger one is refused with a message naming it.
+    """
+    if sp.issparse(X):
+        n_rows, n_cols = X.shape
+        if n_rows * n_cols > MAX_DENSE_ENTRIES:
+            raise ValueError(
+                f"{name} is a sparse matrix of shape {X.shape} ({n_rows * n_cols:.3g} entries): "
+                f"the advice works on dense Gram matrices and densifies sparse input only up to "
+                f"{MAX_DENSE_ENTRIES:.3g} entries; pass fewer rows of {name} (a random subset) "
+                "or fewer features."
+            )
+        X = X.toarray()
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -418,3 +418,27 @@ def test_confident_needs_the_leave_one_out_to_agree():
                 abs(gap) > 1.96 * adv.gap_stderr and adv.loo_finetune == adv.finetune
             )
     assert disagreements >= 3
+
+
+def test_sparse_input(reg_data, monkeypatch):
+    # issue 4 item 6: scipy.sparse X / X_unlabeled are densified when moderate (they were
+    # refused with "X must be numeric, got csr_matrix"), else refused naming the parameter
+    import scipy.sparse as sp
+
+    from skft.advice import _validation
+
+    X, y, truth = reg_data
+    Xs = X.copy()
+    Xs[np.abs(Xs) < 1.0] = 0.0
+    dense = should_finetune(truth.coef_init, Xs, y, alpha=0.1, X_unlabeled=Xs[:30])
+    sparse = should_finetune(
+        truth.coef_init, sp.csr_matrix(Xs), y, alpha=0.1, X_unlabeled=sp.csr_array(Xs[:30])
+    )
+    assert sparse.finetuned_error == dense.finetuned_error
+    assert sparse.pretrained_error == dense.pretrained_error
+    monkeypatch.setattr(_validation, "MAX_DENSE_ENTRIES", Xs.size - 1)
+    with pytest.raises(ValueError, match="^X is a sparse matrix of shape"):
+        should_finetune(truth.coef_init, sp.csr_matrix(Xs), y)
+    monkeypatch.setattr(_validation, "MAX_DENSE_ENTRIES", Xs.size)
+    with pytest.raises(ValueError, match="^X_unlabeled is a sparse matrix"):
+        should_finetune(truth.coef_init, Xs, y, X_unlabeled=sp.csr_matrix(np.vstack([Xs, Xs])))

@@ -152,7 +152,7 @@ def report(rows, title):
     sel = clear & big_n
     if sel.any():
         parts = []
-        for m in ("theory", "loo", "cv5"):
+        for m in METHODS:
             dec = np.array([r["dec"][m] for r in rows])
             parts.append(f"{m} {np.mean(dec[sel] == (ft < pre)[sel]):.3f}")
         print(f"correct (gap>10%) with n >= 100 ({sel.sum()} problems): " + ", ".join(parts))

@@ -24,6 +24,9 @@ def plot_advice(advice, ax=None):
     pre = advice.pretrained_error
     ax.axhline(pre.value, color="0.3", lw=1.5, label="pretrained (measured)")
     ax.axhspan(pre.low, pre.high, color="0.3", alpha=0.12, lw=0)
+    dec = advice.decision_pretrained_error
+    if dec is not None and advice.decision_basis in ("gaussian_margin", "mixed"):
+        ax.axhline(dec.value, color="0.3", lw=1.2, ls=":", label="pretrained (decision estimate)")
     ft = np.where(np.isfinite(advice.curve_finetuned), advice.curve_finetuned, np.nan)
     ax.plot(n, ft, color="C0", label=f"fine-tuned, alpha={advice.alpha:g} (theory)")
     if advice.curve_recommended is not None and advice.recommended_alpha != advice.alpha:

@@ -190,7 +190,7 @@ def test_multiclass_one_vs_rest():
 
 
 def test_merge_intervals_sharing_an_endpoint():
-    from skft.advice._advice import merge_intervals
+    from skft.advice._result import merge_intervals
 
     inf = float("inf")
     assert merge_intervals([(389.0, 400.0), (400.0, inf)]) == ((389.0, inf),)

@@ -101,8 +101,8 @@ class _AsymptoticErrorMixin:
           :func:`skft.theory.classification_error`. With ``fit_intercept=True`` the theory
           is evaluated at ``n - 1`` (one sample spent on the intercept, centred data).
         - **From data** (otherwise): the unknowns are estimated from ``(X, y)`` (default: the
-          data of the last ``fit``/``partial_fit``, to which the estimator keeps a reference,
-          not a copy, that is not pickled) exactly as in
+          data of the last ``fit``, to which the estimator keeps a reference, not a copy, that
+          is not pickled and not kept by ``partial_fit``) exactly as in
           :func:`skft.should_finetune`: the pretrained error is measured on the target labels,
           the fine-tuned error predicted by the theory
           (:func:`skft.advice.estimate_asymptotic_error`).
@@ -208,12 +208,40 @@ or Spectrum, default=None
         finetuned = est.finetuned
         keep = np.broadcast_to(keep, np.shape(est.alpha))
         if np.any(keep):
-            pre = np.asarray(est.pretrained, dtype=np.float64)
-            pre = pre.reshape(pre.shape + (1,) * keep.ndim)  # per class first (multiclass)
-            finetuned = np.where(keep, pre, np.asarray(finetuned, dtype=np.float64))
+            kept = self._kept_start_error(X, y, est.n_samples, est.pretrained)
+            finetuned = np.where(keep, kept, np.asarray(finetuned, dtype=np.float64))
             finetuned = float(finetuned) if finetuned.ndim == 0 else finetuned
         alphas = np.where(keep, np.inf, est.alpha)
         return AsymptoticError(est.pretrained, finetuned, est.n_samples, alphas, "data", est)
+
+    def _kept_start_error(self, X, y, n_samples, pretrained):
+        """Error of the start with the intercept that ``alpha = inf`` refits, from data.
+
+        Without an intercept this is the pretrained error. With one, ``b`` becomes
+        ``b0 + mean(r)`` over the ``n`` samples (``r`` the start's residuals): for a regressor
+        the test MSE is ``var(r) (1 + 1/n)`` (``var`` with ``ddof=1``); for a classifier the
+        counted error rate of ``sign(X w0 + b)`` on the data (one-vs-rest per class).
+        """
+        pre = np.asarray(pretrained, dtype=np.float64)
+        nn = np.asarray(n_samples, dtype=np.float64)
+        if not self.fit_intercept:
+            return pre.reshape(pre.shape + (1,) * nn.ndim)
+        X = np.asarray(X, dtype=np.float64)
+        W0 = np.atleast_2d(np.asarray(self.coef_init_, dtype=np.float64))
+        b0 = np.asarray(self.intercept_init_, dtype=np.float64)
+        scores = X @ W0.T + b0
+        if self._asymptotic_task == "regression":
+            r = np.asarray(y, dtype=np.float64) - scores[:, 0]
+            return np.var(r, ddof=1) * (1.0 + 1.0 / nn)
+        classes = self.classes_
+        if len(classes) == 2:
+            T = np.where(np.asarray(y) == classes[1], 1.0, -1.0)[:, None]
+        else:
+            T = np.where(np.asarray(y)[:, None] == classes[None, :], 1.0, -1.0)
+        b = np.mean(T - scores, axis=0)  # the refitted intercepts (squared loss)
+        rates = np.mean(np.sign(scores + b) != T, axis=0)
+        rates = rates[0] if len(classes) == 2 else rates
+        return rates.reshape(np.shape(rates) + (1,) * nn.ndim) + 0.0 * nn
 
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)

@@ -258,8 +258,8 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     def _keep_start(self, Xf, Y, y, sw, W0, b0, state, partial, first_call):
         """``alpha = inf``: ``w = w0``; the intercept is the limit of the ``alpha > 0``
         minimiser, the weighted mean of the start's residuals ``y - X w0`` (per column), for
-        ``fit`` with either solver; ``partial_fit`` runs its SGD epoch on the intercept alone."""
-        k = Y.shape[1]
+        ``fit`` with either solver; ``partial_fit`` keeps the running weighted mean over all
+        the batches seen, so that it ends where ``fit`` on their union does."""
         if self.fit_intercept and self.loss != "squared_error":
             raise ValueError(
                 f"alpha=inf (keep the start) with fit_intercept=True needs "
@@ -270,18 +270,18 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             return SGDState(coef=W0.T.copy(), intercept=state.intercept.copy(), t=t,
                             eta=state.eta)
         R = Y - np.asarray(Xf @ W0.T)
+        wts = np.ones(R.shape[0]) if sw is None else sw
+        total = float(wts.sum())
         if not partial:
-            wts = np.ones(R.shape[0]) if sw is None else sw
-            return SGDState(coef=W0.T.copy(), intercept=(wts @ R) / wts.sum())
-        # squared loss with w frozen at w0: SGD on b alone, with targets the residuals
-        sub = SGDState(coef=np.zeros((0, k)), intercept=state.intercept, t=state.t,
-                       eta=state.eta, avg_coef=np.zeros((0, k)) if state.n_avg else None,
-                       avg_intercept=state.avg_intercept, n_avg=state.n_avg)
-        sub, _ = self._run_sgd(np.zeros((R.shape[0], 0)), R, y, sw, np.zeros((k, 0)), sub,
-                               partial, first_call, alpha=0.0)
-        return SGDState(coef=W0.T.copy(), intercept=sub.intercept, t=sub.t, eta=sub.eta,
-                        avg_coef=W0.T.copy() if sub.n_avg else None,
-                        avg_intercept=sub.avg_intercept, n_avg=sub.n_avg)
+            self._keep_weight = total
+            return SGDState(coef=W0.T.copy(), intercept=(wts @ R) / total)
+        # partial_fit: the exact running weighted mean of the residuals over all batches seen
+        # (what fit on their union returns), not an SGD step on the last batch
+        seen = 0.0 if first_call else float(getattr(self, "_keep_weight", 0.0))
+        intercept = (seen * state.intercept + wts @ R) / (seen + total)
+        self._keep_weight = seen + total
+        return SGDState(coef=W0.T.copy(), intercept=intercept, t=state.t + R.shape[0],
+                        eta=state.eta)
 
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha=None):
         alpha = float(self.alpha) if alpha is None else alpha

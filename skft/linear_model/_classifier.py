@@ -65,8 +65,9 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     **other parameters :
         As :class:`WarmStartSGDRegressor` (``alpha``, ``solver``, ``learning_rate``, ``eta0``,
         ``tol``, ...). ``solver="exact"`` needs ``loss="squared_error"``. ``alpha=np.inf``
-        keeps the start: ``coef_`` is ``coef_init_`` and each class's intercept is the mean of
-        its ``+-1`` targets minus ``X w0`` (``loss="squared_error"``, or no intercept).
+        keeps the start: ``coef_`` is ``coef_init_`` and each class's intercept is the
+        (weighted) mean of its ``+-1`` targets minus ``X w0`` (``loss="squared_error"``, or
+        no intercept).
 
     Attributes
     ----------

@@ -347,6 +347,4 @@ ALPHA_CLIP = 1e12
 def _clip_alpha(eigenvalues, alpha):
     """``alpha`` capped at ``ALPHA_CLIP * max(eigenvalues)`` (same result to ~1e-12)."""
     top = float(np.max(eigenvalues)) if np.size(eigenvalues) else 0.0
-    if top <= 0:
-        return alpha
-    return np.minimum(alpha, ALPHA_CLIP * top)
+    return np.minimum(alpha, ALPHA_CLIP * (top if top > 0 else 1.0))

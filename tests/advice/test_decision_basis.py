@@ -87,16 +87,18 @@ def test_gaussian_margin_estimate_beats_the_count_when_margins_are_gaussian():
 
 def test_normality_test_has_its_level():
     # Gaussian margins, unequal classes and an offset: the Fisher-combined per-class test
-    # rejects at about its level 0.01 (400 draws: 4 expected, sd 2; testing the pooled
+    # rejects at about its level 0.01 (testing the pooled
     # margins, a two-class mixture, would reject far more often with this offset)
     rng = np.random.default_rng(0)
     rejections = 0
-    for _ in range(400):
+    for _ in range(1000):
         y = np.where(rng.random(60) < 0.3, 1.0, -1.0)
         margin = 0.8 * y + 2.0 + rng.standard_normal(60)
         p = margin_normality_pvalue(margin, y)
         rejections += p is not None and p < NORMALITY_LEVEL
-    assert rejections <= 12
+    # 1000 draws at level 0.01: 10 expected, sd ~3.2; both sides (a test that never rejects
+    # would pass an upper bound alone)
+    assert 1 <= rejections <= 20
 
 
 def test_skewed_margins_use_the_count():

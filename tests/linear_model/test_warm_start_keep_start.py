@@ -79,3 +79,14 @@ def test_negative_alpha_still_rejected():
     X, y, w0, _ = _data()
     with pytest.raises(ValueError, match="alpha"):
         WarmStartSGDRegressor(w0, alpha=-1.0).fit(X, y)
+
+
+def test_regressor_alpha_inf_partial_fit_on_distinct_batches_equals_fit_on_their_union():
+    # the running weighted mean over batches, not the last batch's mean
+    X, y, w0, s = _data(seed=3)
+    est = WarmStartSGDRegressor(w0, alpha=np.inf, random_state=0)
+    for batch in np.array_split(np.arange(len(y)), 5):
+        est.partial_fit(X[batch], y[batch], sample_weight=s[batch])
+    full = WarmStartSGDRegressor(w0, alpha=np.inf).fit(X, y, sample_weight=s)
+    np.testing.assert_allclose(est.intercept_, full.intercept_, rtol=1e-12)
+    np.testing.assert_array_equal(est.coef_, w0)

@@ -122,14 +122,16 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
                 raise ValueError(
                     f"The number of classes has to be at least 2; got {cls.size} class")
             self.classes_ = cls
+            # whether classes_ came from an estimator start (given to __init__ or to fit)
+            self._classes_from_start = start_classes is not None
         else:
             known = set(self.classes_.tolist())
             given = None if classes is None else set(np.asarray(classes).tolist())
             # with an estimator start, classes_ is its classes_ and classes may be a subset
-            if given is not None and not (given == known or (
-                    given <= known and _start_classes(self.coef_init) is not None)):
+            from_start = getattr(self, "_classes_from_start", False)
+            if given is not None and not (given == known or (given <= known and from_start)):
                 raise ValueError(f"classes={classes!r} differs from classes_={self.classes_!r} "
-                                 "of the first partial_fit call")
+                                 "set by the first fit/partial_fit call")
             if not np.all(np.isin(np.unique(y), self.classes_)):
                 raise ValueError(f"y contains labels not in classes_ {self.classes_!r}")
         cls = self.classes_

@@ -101,3 +101,17 @@ def test_array_start_still_uses_labels_of_y():
     X, y = _data(30, 5, ["dog", "wolf"], seed=8)
     clf = WarmStartSGDClassifier(np.zeros(5)).fit(X, y)
     assert clf.classes_.tolist() == ["dog", "wolf"]
+
+
+def test_start_given_to_fit_is_remembered_by_partial_fit():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 8))
+    labels = np.array(["z", "a", "m"])
+    y = labels[np.argmax(X[:, :3], axis=1)]
+    start = LogisticRegression().fit(X, y)
+    clf = WarmStartSGDClassifier(random_state=0).fit(X, y, coef_init=start)
+    keep = np.isin(y, ["z", "a"])
+    clf.partial_fit(X[keep], y[keep], classes=["z", "a"])  # a subset of the start's classes
+    np.testing.assert_array_equal(clf.classes_, start.classes_)
+    with pytest.raises(ValueError, match="first fit/partial_fit call"):
+        WarmStartSGDClassifier(random_state=0).fit(X, y).partial_fit(X, y, classes=["z", "a"])

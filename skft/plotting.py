@@ -9,10 +9,10 @@ compute the arrays and plot.
 """
 
 import numbers
-from types import SimpleNamespace
 
 import numpy as np
 
+from .advice._advice import _curve_n
 from .theory import (
     Spectrum,
     classification_error,
@@ -454,16 +454,16 @@ class FinetuneCurveDisplay:
         The estimator's start ``coef_init_`` (``intercept_init_``), ``alpha`` and
         ``fit_intercept`` define the fine-tuning; the unknowns of the theory (noise, shift,
         spectrum) are estimated from the target data ``(X, y)`` as in
-        :func:`skft.should_finetune`, through the estimator's ``predict_asymptotic_error``
-        when it has one and :func:`skft.advice.estimate_asymptotic_error` otherwise. The
+        :func:`skft.should_finetune`, through the estimator's ``predict_asymptotic_error``. The
         pretrained error is measured on ``(X, y)``. For multiclass classifiers the
         one-vs-rest error rates are averaged over the classes.
 
         Parameters
         ----------
         estimator : fitted WarmStartSGDRegressor or WarmStartSGDClassifier
-            Anything with ``coef_init_`` and ``alpha`` (optional ``intercept_init_``,
-            ``fit_intercept``).
+            A fitted :class:`~skft.WarmStartSGDRegressor` or
+            :class:`~skft.WarmStartSGDClassifier` (anything with ``coef_init_``, ``alpha`` and
+            ``predict_asymptotic_error``).
         X : array-like of shape (n, n_features)
             Labelled target features (usually the ones the estimator was fitted on).
         y : array-like of shape (n,)
@@ -504,37 +504,11 @@ class FinetuneCurveDisplay:
         X_arr = np.asarray(X)
         if X_arr.ndim != 2:
             raise ValueError(f"X must be a 2-d array, got shape {X_arr.shape}.")
-        n_obs, d = X_arr.shape
-        if n_samples is None:
-            top = max(4 * max(n_obs, d), 2 * n_obs)
-            n_samples = np.unique(np.round(np.geomspace(2, top, 160)))
-        n = _check_n_grid(n_samples)
+        n = _check_n_grid(_curve_n(*X_arr.shape) if n_samples is None else n_samples)
         alpha = float(estimator.alpha)
         is_classifier = hasattr(estimator, "classes_")
-        if hasattr(estimator, "predict_asymptotic_error"):
-            kwargs = {} if X_unlabeled is None else {"X_unlabeled": X_unlabeled}
-            res = estimator.predict_asymptotic_error(X, y, n_samples=n, **kwargs)
-        else:
-            from .advice import estimate_asymptotic_error
-
-            coef = estimator.coef_init_
-            intercept = getattr(estimator, "intercept_init_", None)
-            if is_classifier:  # carry classes_ so the label order matches the estimator
-                coef = SimpleNamespace(
-                    coef_=coef, intercept_=intercept, classes_=estimator.classes_
-                )
-                intercept = None
-            res = estimate_asymptotic_error(
-                coef,
-                intercept,
-                X,
-                y,
-                alpha=alpha,
-                n_samples=n,
-                task="classification" if is_classifier else "regression",
-                X_unlabeled=X_unlabeled,
-                fit_intercept=bool(getattr(estimator, "fit_intercept", True)),
-            )
+        kwargs = {} if X_unlabeled is None else {"X_unlabeled": X_unlabeled}
+        res = estimator.predict_asymptotic_error(X, y, n_samples=n, **kwargs)
         pre = np.asarray(res.pretrained, dtype=np.float64)
         ft = np.asarray(res.finetuned, dtype=np.float64)
         if ft.ndim == 2:  # multiclass: one row per class

@@ -190,13 +190,22 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
                score_var=np.empty(n.size), intercept=np.empty(n.size), kappa=np.empty(n.size))
     regimes = []
     prev = {}
-    for i in np.lexsort((n, a)):
+    for i in np.lexsort((-n, a)):
         args = (lam, prods, prior, _LABELS, 2, n[i], a[i], channel, loss, fit_intercept, b0,
                 n_sep)
         try:
             sol, regime, x, b = _solve_point(*args, inits=prev)
         except RuntimeError:
-            sol, regime, x, b = _solve_point(*args, inits={})
+            try:
+                sol, regime, x, b = _solve_point(*args, inits={})
+            except RuntimeError as exc:
+                if a[i] == 0 and n_sep < n[i] < 1.01 * n_sep:
+                    raise ValueError(
+                        f"n_samples={n[i]:g} is within 1% above the separability threshold "
+                        f"n = {n_sep:.5g}: the alpha = 0 minimiser's norm diverges there and "
+                        "its equations could not be solved accurately. Use alpha > 0 or a "
+                        "sample size further from the threshold.") from exc
+                raise
         if x is not None:
             prev[regime] = x
         regimes.append((i, regime))

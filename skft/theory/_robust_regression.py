@@ -106,7 +106,7 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
     out = {k: np.empty(n.size) for k in ("finetuned", "excess", "intercept", "kappa")}
     regime = np.empty(n.size, dtype=object)
     prev = {}
-    for i in np.lexsort((n, a)):
+    for i in np.lexsort((-n, a)):
         ni, ai = n[i], a[i]
         if ai > 0 or ni > n_zero:
             name = "ridge" if ai > 0 else "unique"

@@ -342,7 +342,9 @@ def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss=
     n, a = n.ravel(), _clip_alpha(lam, a.ravel())
     channel = get_channel(loss, "classification")
     mix = _Mixture(lam, prods[:, :K, :K], prior, np.arange(K), np.ones(K), np.ones(K), -1)
-    if mix.means_outside_range():
+    if not np.any(a == 0):
+        n_seps = [np.nan] * K  # only alpha = 0 needs them
+    elif mix.means_outside_range():
         n_seps = [np.inf] * K
     else:
         n_seps = [_separability_n(mix._pinv, prior, np.where(np.arange(K) == j, 1.0, -1.0),

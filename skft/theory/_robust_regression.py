@@ -40,7 +40,7 @@ class RobustRegressionRisk:
     zero_loss_threshold : float
         Number of samples below which some coefficients give zero loss on every sample
         (``rank`` for the squared and huber losses; for epsilon-insensitive it depends on the
-        noise law and ``epsilon``).
+        noise law and ``epsilon``, and is ``nan`` unless ``alpha = 0`` was asked for).
     loss : str
     noise : NoiseLaw
 
@@ -96,8 +96,12 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
         return _Mixture(lam_, prods_, one, idx, one, one, 0, law)
 
     rank = int(np.count_nonzero(lam))
-    n_zero = float(rank) if loss != "epsilon_insensitive" else float(
-        _zero_loss_n_regression(channel, law, rank, fit_intercept, b0))
+    if loss != "epsilon_insensitive":
+        n_zero = float(rank)
+    elif np.any(a == 0):
+        n_zero = float(_zero_loss_n_regression(channel, law, rank, fit_intercept, b0))
+    else:
+        n_zero = np.nan  # only alpha = 0 needs it
 
     def mse(q, b):
         return float(q + law.weights @ (law.variances + (law.means - b) ** 2))
@@ -108,7 +112,7 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
     prev = {}
     for i in np.lexsort((-n, a)):
         ni, ai = n[i], a[i]
-        if ai > 0 or ni > n_zero:
+        if ai > 0 or ni > n_zero:  # (nan only when alpha > 0)
             name = "ridge" if ai > 0 else "unique"
             system = mixture(lam, prods, False)
             try:

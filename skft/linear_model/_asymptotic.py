@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from ..advice import estimate_asymptotic_error
 from ..theory import classification_error, regression_risk
 from ..utils._sklearn_compat import check_is_fitted
+from . import _asymptotic_losses
 
 __all__ = ["AsymptoticError"]
 
@@ -23,20 +24,25 @@ class AsymptoticError:
 
     Attributes
     ----------
-    pretrained : float or ndarray
+    pretrained : float
         Test error of the start ``coef_init_`` (MSE with noise for a regressor, misclassification
-        rate for a classifier; per class, one-vs-rest, for a multiclass classifier estimated from
-        data). From moments: the theory; from data: measured on the target labels.
+        rate for a classifier: for a multiclass classifier the error of its argmax). From
+        moments: the theory; from data: measured on the target labels.
     finetuned : float or ndarray of shape ``broadcast(n_samples, alpha)``
-        Predicted test error of the fine-tuned model (leading ``n_classes`` axis for multiclass).
+        Predicted test error of the fine-tuned model (multiclass: of its argmax).
     n_samples, alpha : ndarray
         The broadcast sample sizes and pulls the prediction is for.
     source : {"moments", "data"}
         Whether the unknowns were given (``"moments"``) or estimated from data (``"data"``).
     details : object
         The full result: :class:`skft.theory.RegressionRisk`,
-        :class:`skft.theory.ClassificationError` or
-        :class:`skft.advice.EstimatedAsymptoticError` (with the estimated unknowns).
+        :class:`skft.theory.ClassificationError`, :class:`skft.theory.RobustRegressionRisk`,
+        :class:`skft.theory.ConvexClassificationError`, :class:`skft.theory.MulticlassError`
+        or, from data, the result with the estimated unknowns.
+    pretrained_per_class, finetuned_per_class : ndarray or None
+        Multiclass only: the one-vs-rest error rate of each class's binary problem (class
+        ``j`` against the rest), shapes ``(n_classes,)`` and ``(n_classes,) + shape``; they
+        are not the model's error (``pretrained`` / ``finetuned`` are).
 
     Examples
     --------
@@ -57,6 +63,8 @@ class AsymptoticError:
     alpha: np.ndarray
     source: str
     details: object
+    pretrained_per_class: object = None
+    finetuned_per_class: object = None
 
 
 class _AsymptoticErrorMixin:
@@ -88,6 +96,8 @@ class _AsymptoticErrorMixin:
         coef_star=None,
         mean=None,
         X_unlabeled=None,
+        priors=None,
+        noise=None,
     ):
         """Test error the theory predicts for the start and for this fine-tuning.
 
@@ -107,10 +117,19 @@ class _AsymptoticErrorMixin:
           the fine-tuned error predicted by the theory
           (:func:`skft.advice.estimate_asymptotic_error`).
 
-        The theory describes the squared-loss fine-tuning (the limit of SGD, what
-        ``solver="exact"`` computes) without sample weights, in the proportional limit
-        ``n, d -> inf``; with ``fit_intercept=True`` one sample is spent on the intercept. For
-        other losses it is an approximation.
+        The theory is that of this estimator's ``loss`` (and ``epsilon``), in the proportional
+        limit ``n, d -> inf``, without sample weights, for the minimiser of the objective (what
+        SGD converges to). For ``loss="squared_error"`` (binary or regression) it is the closed
+        form above, with one sample spent on the intercept. For the other losses, and for
+        multiclass classifiers, it is the fixed point of :func:`skft.theory.
+        convex_classification_error`, :func:`skft.theory.robust_regression_risk` and
+        :func:`skft.theory.multiclass_error` (the intercept as one free parameter; two-class
+        means may differ and classes may be unbalanced: ``mean`` with one row per class,
+        ``priors``). A multiclass classifier gets the error of its argmax, with the per-class
+        one-vs-rest rates beside it. At ``alpha = 0`` a limit that depends on the path of SGD
+        (hinge or modified huber on separable data, epsilon-insensitive below its zero-loss
+        threshold) raises a ``ValueError`` saying why; logistic loss on separable data has the
+        max-margin direction's error.
 
         Parameters
         ----------
@@ -132,10 +151,20 @@ or Spectrum, default=None
             ``coef_init_ - w_star`` (regressor, moments route).
         coef_star : array-like of shape (n_features,), default=None
             The true target coefficients ``w_star``, instead of ``delta``.
-        mean : array-like of shape (n_features,), default=None
-            Class mean (binary classifier, moments route).
+        mean : array-like of shape (n_features,) or (n_classes, n_features), default=None
+            Classifier, moments route: the mean of class ``classes_[1]`` with the classes at
+            ``+-mean`` (binary), or the mean of every class, one row per class in the order of
+            ``classes_`` (needed for multiclass).
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled target features improving the covariance estimate (data route).
+        priors : array-like of shape (n_classes,), default=None
+            Class probabilities in the order of ``classes_`` (classifier, moments route;
+            default equal). From data they are the class frequencies.
+        noise : str, NoiseLaw or (values, weights), default=None
+            Law of the label noise (regressor with ``loss="huber"`` or
+            ``"epsilon_insensitive"``, whose risk depends on the whole law): see
+            :func:`skft.theory.noise_law`; scaled to ``noise_var`` (moments) or to the
+            estimated noise variance (data) when given by name. Default Gaussian.
 
         Returns
         -------
@@ -171,6 +200,13 @@ or Spectrum, default=None
         # to ~1e-12 (skft.theory caps alpha at 1e12 times the top eigenvalue anyway).
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
+        if noise is not None and self._asymptotic_task != "regression":
+            raise ValueError("noise is for regressors (the law of the label noise).")
+        if priors is not None and self._asymptotic_task == "regression":
+            raise ValueError("priors is for classifiers (the class probabilities).")
+        if _asymptotic_losses.uses_loss_theory(self, mean, priors):
+            return self._from_loss_theory(X, y, covariance, n_samples, alpha, moments, priors,
+                                          noise, X_unlabeled)
         if covariance is not None:
             return self._from_moments(covariance, n_samples, alpha, **moments)
         given = [name for name, value in moments.items() if value is not None]
@@ -179,18 +215,7 @@ or Spectrum, default=None
                 f"{', '.join(given)} given without covariance: pass covariance to predict from "
                 "moments, or none of them to estimate the unknowns from data."
             )
-        if (X is None) != (y is None):
-            raise ValueError("pass both X and y, or neither (to use the data fitted on).")
-        if X is None:
-            if getattr(self, "_fit_data", None) is None:
-                raise ValueError(
-                    "no data to estimate the unknowns from: the estimator keeps the data of "
-                    "fit, but not of partial_fit nor after pickling; pass X and y, or the "
-                    "moments (covariance, ...)."
-                )
-            X, y = self._fit_data
-        if sp.issparse(X):
-            X = X.toarray()
+        X, y = self._data_for_estimates(X, y)
         if n_samples is None:
             n_samples = np.shape(X)[0]
         keep = alpha >= _ALPHA_INF  # alpha = inf: the fine-tuned model is the start
@@ -213,6 +238,80 @@ or Spectrum, default=None
             finetuned = float(finetuned) if finetuned.ndim == 0 else finetuned
         alphas = np.where(keep, np.inf, est.alpha)
         return AsymptoticError(est.pretrained, finetuned, est.n_samples, alphas, "data", est)
+
+    def _from_loss_theory(self, X, y, covariance, n_samples, alpha, moments, priors, noise,
+                          X_unlabeled):
+        """Dispatch to the theory of this estimator's loss (and of the argmax)."""
+        if covariance is not None:
+            if n_samples is None:
+                n_samples = self._n_samples_fitted()
+            nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+            if self._asymptotic_task == "regression":
+                if moments["mean"] is not None or priors is not None:
+                    raise ValueError("mean and priors are for classifiers; a regressor needs "
+                                     "noise_var and delta.")
+                delta = self._check_regression_moments(**moments)
+                pre, fine, res, per_class = _asymptotic_losses.moments_route(
+                    self, covariance, nn, aa, noise_var=moments["noise_var"], delta=delta,
+                    mean=None, priors=None, noise=noise)
+            else:
+                if any(moments[k] is not None for k in ("noise_var", "delta", "coef_star")):
+                    raise ValueError("a classifier needs covariance and mean (and priors) only.")
+                if moments["mean"] is None:
+                    raise ValueError("mean is required with covariance for a classifier.")
+                pre, fine, res, per_class = _asymptotic_losses.moments_route(
+                    self, covariance, nn, aa, noise_var=None, delta=None, mean=moments["mean"],
+                    priors=priors, noise=noise)
+            source = "moments"
+        else:
+            given = [k for k, v in {**moments, "priors": priors}.items() if v is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} given without covariance: pass covariance to predict "
+                    "from moments, or none of them to estimate the unknowns from data.")
+            X, y = self._data_for_estimates(X, y)
+            if n_samples is None:
+                n_samples = np.shape(X)[0]
+            nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+            pre, fine, res, per_class = _asymptotic_losses.data_route(
+                self, X, y, nn, aa, X_unlabeled=X_unlabeled, noise=noise)
+            source = "data"
+        fine = fine if np.ndim(fine) else float(fine)
+        aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
+        pre_c, fine_c = per_class if per_class is not None else (None, None)
+        return AsymptoticError(pre, fine, nn, aa, source, res, pre_c, fine_c)
+
+    def _data_for_estimates(self, X, y):
+        if (X is None) != (y is None):
+            raise ValueError("pass both X and y, or neither (to use the data fitted on).")
+        if X is None:
+            if getattr(self, "_fit_data", None) is None:
+                raise ValueError(
+                    "no data to estimate the unknowns from: the estimator keeps the data of "
+                    "fit, but not of partial_fit nor after pickling; pass X and y, or the "
+                    "moments (covariance, ...).")
+            X, y = self._fit_data
+        if sp.issparse(X):
+            X = X.toarray()
+        return X, y
+
+    def _check_regression_moments(self, *, noise_var, delta, coef_star, mean):
+        """``delta`` from ``delta`` or ``coef_star`` (regressor, moments route)."""
+        coef0 = np.asarray(self.coef_init_, dtype=np.float64)
+        if mean is not None:
+            raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
+        if noise_var is None:
+            raise ValueError("noise_var is required with covariance for a regressor.")
+        if (delta is None) == (coef_star is None):
+            raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
+        if delta is None:
+            coef_star = np.asarray(coef_star, dtype=np.float64)
+            if coef_star.shape != coef0.shape:
+                raise ValueError(
+                    f"coef_star must have shape {coef0.shape} like coef_init_, "
+                    f"got {coef_star.shape}.")
+            delta = coef0 - coef_star
+        return delta
 
     def _kept_start_error(self, X, y, n_samples, pretrained):
         """Error of the start with the intercept that ``alpha = inf`` refits, from data.
@@ -259,20 +358,8 @@ or Spectrum, default=None
         n_theory = nn - int(self.fit_intercept)
         coef0 = np.asarray(self.coef_init_, dtype=np.float64)
         if self._asymptotic_task == "regression":
-            if mean is not None:
-                raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
-            if noise_var is None:
-                raise ValueError("noise_var is required with covariance for a regressor.")
-            if (delta is None) == (coef_star is None):
-                raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
-            if delta is None:
-                coef_star = np.asarray(coef_star, dtype=np.float64)
-                if coef_star.shape != coef0.shape:
-                    raise ValueError(
-                        f"coef_star must have shape {coef0.shape} like coef_init_, "
-                        f"got {coef_star.shape}."
-                    )
-                delta = coef0 - coef_star
+            delta = self._check_regression_moments(noise_var=noise_var, delta=delta,
+                                                   coef_star=coef_star, mean=mean)
             res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:

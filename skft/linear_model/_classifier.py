@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._core._losses import CLASSIFICATION_LOSSES
 from ..utils._sklearn_compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._validation import refuse_complex
 from ._base import _BaseWarmStartSGD, _start_classes
 
 __all__ = ["WarmStartSGDClassifier"]
@@ -186,6 +187,7 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
         ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
         check_is_fitted(self)
+        refuse_complex(X, "X")
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_

@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin
 
 from .._core._losses import REGRESSION_LOSSES
 from ..utils._sklearn_compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._validation import refuse_complex
 from ._base import _BaseWarmStartSGD
 
 __all__ = ["WarmStartSGDRegressor"]
@@ -188,6 +189,7 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        refuse_complex(X, "X")
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]

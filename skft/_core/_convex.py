@@ -203,8 +203,17 @@ def _newton(design, off, y, s, alpha, loss, fit_intercept, v, b, tol, max_iter):
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
         g = s * d1 / n
-        gv = _rmv(X, g) + alpha * v
+        xg = _rmv(X, g)
+        gv = xg + alpha * v
         gb = float(g.sum()) if fit_intercept else 0.0
+        # relative stationarity: the gradient against the size of its terms
+        size_v = max(float(np.max(np.abs(xg), initial=0.0)), alpha * float(
+            np.max(np.abs(v), initial=0.0)), 1e-300)
+        viol = max(float(np.max(np.abs(gv), initial=0.0)) / size_v,
+                   abs(gb) / max(float(np.abs(g).sum()), 1e-300))
+        if viol <= 1e-14:
+            converged = True
+            break
         h = s * d2 / n
         # flat in b (no sample where the loss curves): regularise that direction (LM-style)
         flat_b = fit_intercept and h.sum() <= 1e-12 * max(float(s.sum()) / n, 1e-300)
@@ -220,12 +229,14 @@ def _newton(design, off, y, s, alpha, loss, fit_intercept, v, b, tol, max_iter):
             break
         Xdv = _mv(X, dv) + db
         t, accepted = 1.0, None
+        # below rounding of F the Armijo test cannot see the decrease: take the Newton step
+        local = -slope <= 1e3 * np.finfo(np.float64).eps * max(abs(F), 1e-300)
         while t > 1e-20:
             vt = v + t * dv
             pt = p + t * Xdv
             val_t, d1_t, d2_t = loss(pt, y)
             Ft = float(s @ val_t) / n + 0.5 * alpha * float(vt @ vt)
-            if Ft <= F + 1e-4 * t * slope:
+            if Ft <= F + 1e-4 * t * slope or (local and not flat_b):
                 accepted = (t, vt, pt, val_t, d1_t, d2_t, Ft)
                 break
             t *= 0.5
@@ -249,8 +260,8 @@ def _newton(design, off, y, s, alpha, loss, fit_intercept, v, b, tol, max_iter):
         v, b = v_new, b_new
         decrease = F - F_new
         F = F_new
-        if t == 1.0 and not flat_b and step <= tol * size:
-            converged = True
+        if t == 1.0 and not flat_b and step <= tol * size and viol <= 1e-8:
+            converged = True  # (a full Newton step this small: rounding is the limit)
             break
         if decrease <= 1e-16 * max(abs(F), 1e-300) and step <= 1e-8 * size:
             converged = True
@@ -319,7 +330,9 @@ def _active_set(design, off, y, s, alpha, name, epsilon, fit_intercept, v, b, ma
             p = p + b
         g = np.where(s > 0, u * n / np.where(s > 0, s, 1.0), 0.0)
         tol_g = 1e-10
-        tol_p = 1e-10 * scale
+        # predictions are sums of terms: their rounding error scales with the terms' size
+        Xv = _mv(X, v)
+        tol_p = 1e-9 * (scale + np.abs(off) + np.abs(Xv) + abs(b))
         new = state.copy()
         # on a kink: the subgradient must lie in [left slope, right slope] of that kink
         gl = np.where(state == 1, s_left, s_mid)
@@ -327,6 +340,13 @@ def _active_set(design, off, y, s, alpha, name, epsilon, fit_intercept, v, b, ma
         new = np.where(on & (g < gl - tol_g), np.where(state == 1, 0, 2), new)
         new = np.where(on & (g > gr + tol_g), np.where(state == 1, np.where(single, 4, 2), 4),
                        new)
+        # on a kink the equation must hold (a singular system may leave it unmet): off it,
+        # the sample goes to the piece its prediction is in
+        kink_all = np.where(state == 1, lo, hi)
+        off_kink = on & (np.abs(p - kink_all) > tol_p)
+        below = np.where(state == 1, 0, 2)
+        above = np.where(state == 1, np.where(single, 4, 2), 4)
+        new = np.where(off_kink, np.where(p < kink_all, below, above), new)
         # in a piece: the prediction must stay in it
         new = np.where((state == 0) & (p > lo + tol_p), 1, new)
         new = np.where((state == 4) & (p < hi - tol_p), np.where(single, 1, 3), new)

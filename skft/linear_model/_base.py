@@ -121,8 +121,10 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             if not hasattr(coef, "coef_"):
                 raise ValueError(
                     f"coef_init is an estimator without coef_ ({type(coef).__name__} is not "
-                    "fitted; note that clone() and GridSearchCV refit-clone estimator "
-                    "parameters unfitted): pass coef_init=fitted_estimator.coef_ instead.")
+                    "fitted; clone(), and so GridSearchCV and cross_val_score, copy an estimator "
+                    "parameter unfitted): pass coef_init=sklearn.frozen.FrozenEstimator("
+                    "fitted_estimator), which clone() keeps fitted, or coef_init="
+                    "fitted_estimator.coef_.")
             if intercept is None:
                 intercept = getattr(coef, "intercept_", None)
             coef = coef.coef_

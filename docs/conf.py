@@ -12,6 +12,10 @@ Three choices follow from that, each explained where it is made below:
 
 ``nitpicky = True``: every cross-reference must resolve, inside skft and outside; with ``-W`` an
 unresolved one fails the build instead of rendering as plain code.
+
+Page layout: each API object has ``generated/<documented path>.html`` (docs/api.rst); the
+estimators' HTML repr links to ``generated/skft.<Name>.html`` under the URL in
+``skft/utils/_doc_link.py`` (tests/test_api_reference.py checks the two agree).
 """
 
 import os

@@ -116,3 +116,16 @@ def test_the_methods_the_issue_names_exist():
     ]:
         for name in names:
             assert inspect.getdoc(getattr(cls, name)), f"{cls.__name__}.{name} has no docstring"
+
+
+def test_html_repr_links_to_the_estimator_api_page():
+    # the page autosummary writes for an entry is generated/<currentmodule>.<name>.html
+    from skft import WarmStartSGDClassifier, WarmStartSGDRegressor
+
+    pages = {getattr(importlib.import_module(m), n): f"generated/{m}.{n}.html" for m, n in ENTRIES
+             if inspect.isclass(getattr(importlib.import_module(m), n))}
+    for cls in (WarmStartSGDRegressor, WarmStartSGDClassifier):
+        est = cls()
+        link = est._get_doc_link()
+        assert link.startswith("https://") and link.endswith("/" + pages[cls])
+        assert f'href="{link}"' in est._repr_html_()

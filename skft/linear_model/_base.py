@@ -21,6 +21,7 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._doc_link import DocLinkMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._asymptotic import _AsymptoticErrorMixin
 
@@ -44,7 +45,7 @@ def _start_classes(coef):
     return None if classes is None else np.asarray(classes).copy()
 
 
-class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
+class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
     """Common machinery; see WarmStartSGDRegressor for the parameters."""
 
     _parameter_constraints: dict = {

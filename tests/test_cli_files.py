@@ -116,6 +116,14 @@ def test_symlink_to_a_device_is_refused_before_reading(device, good, tmp_path, n
     assert f"(a link to {device}) is a device; only regular files are read" in line
 
 
+@needs_posix
+def test_plot_into_a_fifo_is_refused_before_computing(good, tmp_path, no_hang):
+    fifo = tmp_path / "curve.png"
+    os.mkfifo(fifo)
+    line = one_line(*advise(good, extra=["--plot", str(fifo)]))
+    assert "--plot: " in line and "is not a regular file" in line
+
+
 def test_directory_missing_file_and_broken_link(good, tmp_path):
     assert "is a directory" in one_line(*advise(good, **{"--X": tmp_path}))
     (tmp_path / "d.npy").symlink_to(tmp_path)

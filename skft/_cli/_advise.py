@@ -229,6 +229,11 @@ def _check_plot_target(path):
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputFileError(f"--plot: directory {parent} does not exist")
+    if Path(path).exists() and not Path(path).is_file():  # stat only: a FIFO is not opened
+        raise InputFileError(
+            f"--plot: {path} exists and is not a regular file (a directory, FIFO or device); "
+            "give the name of a file to write"
+        )
 
 
 def _magnitudes(inputs):

@@ -234,7 +234,8 @@ def load_inputs(args, log):
 
 def source_lines(inputs):
     """One line per file read: ``  --X     X.csv: 60 rows x 100 columns (...)``."""
+    width = max(len(name) for name in inputs.sources) + 2
     return [
-        f"  --{name:<10} {src.describe()}" for name, src in inputs.sources.items()
+        f"  {'--' + name:<{width}} {src.describe()}" for name, src in inputs.sources.items()
         if isinstance(src, Source)
     ]

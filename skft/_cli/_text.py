@@ -123,7 +123,8 @@ class TextLayout:
     def to_dict(self):
         """JSON-ready record of the decisions."""
         return {
-            "delimiter": _NAMES.get(self.delimiter, self.delimiter),
+            "delimiter": _NAMES.get(self.delimiter, self.delimiter)
+            if self.n_columns > 1 or self.index_column else None,
             "header_line": self.header_line,
             "header": self.header_reason,
             "index_column": self.index_column,

@@ -30,6 +30,9 @@ def no_hang():
     def alarm(signum, frame):
         raise TimeoutError("the command line hung on this input")
 
+    if not hasattr(signal, "SIGALRM"):  # no alarms (Windows): the FIFO tests skip anyway
+        yield
+        return
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(20)
     yield

@@ -224,7 +224,7 @@ def _figure(results, output_dir, stdout):
         disp = FinetuneCurveDisplay.from_advice(
             a,
             ax=ax,
-            name=f"{r.title}: n={a.n_samples}, d={a.n_features}",
+            name=r.title,  # the Display adds n, d and alpha, and marks the observed n
         )
         if r.truth_curve is not None:
             ax.plot(a.curve_n, np.where(np.isfinite(r.truth_curve), r.truth_curve, np.nan),
@@ -236,7 +236,6 @@ def _figure(results, output_dir, stdout):
         if disp.lines_.get("recommended") is not None:
             ax.plot([a.n_samples], [r.realised_recommended], "*", color="C2", ms=12,
                     label="realised, fine-tuned recommended alpha")
-        ax.axvline(a.n_samples, color="0.7", lw=0.8, zorder=0)
         ax.legend(fontsize="x-small")
     fig.tight_layout()
     output_dir = Path(output_dir)

@@ -64,6 +64,10 @@ def joint_multiclass_start(est, n_rows):
     """
     if est is None or n_rows < 3:
         return None
+    from sklearn.frozen import FrozenEstimator
+
+    while isinstance(est, FrozenEstimator):  # a frozen start is judged by what it wraps
+        est = est.estimator
     if getattr(est, "multi_class", None) == "crammer_singer":
         return f"{type(est).__name__}(multi_class='crammer_singer') gives joint scores"
     from sklearn.linear_model import LogisticRegression

@@ -22,6 +22,11 @@ _GRAM_TINY = 1e-290
 _UNSET = object()
 
 
+class InputScaleError(FloatingPointError, ValueError):
+    """Entries of an input array too large or too small for float64 Gram matrices (a
+    ValueError naming the argument, and a FloatingPointError: a numerical limit)."""
+
+
 def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
@@ -72,7 +77,7 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     top = float(np.max(np.abs(arr), initial=0.0))
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
-        raise ValueError(
+        raise InputScaleError(
             f"{name} has entries of magnitude up to {top:.3g}: the sums of their squares "
             f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
             f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")

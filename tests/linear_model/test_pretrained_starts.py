@@ -152,3 +152,36 @@ def test_estimator_start_matched_to_columns_by_name():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         WarmStartSGDRegressor(src, alpha=np.inf).fit(X, y)  # same order: no warning
+
+
+def test_should_finetune_refuses_a_multinomial_start():
+    from skft import should_finetune
+
+    X, y = load_iris(return_X_y=True)
+    lr = LogisticRegression(max_iter=1000).fit(X, y)
+    with pytest.raises(ValueError, match="coef_init: LogisticRegression with 3 classes is "
+                                         "multinomial"):
+        should_finetune(lr, X, y)
+    should_finetune(RidgeClassifier().fit(X, y), X, y)  # one-vs-rest rows: judged
+
+
+def test_moments_route_uses_the_calibrated_anchor():
+    from skft.theory import regression_risk
+
+    rng = np.random.default_rng(6)
+    d = 30
+    w_star = rng.standard_normal(d) / np.sqrt(d)
+    w0 = 3.0 * w_star + 0.2 * rng.standard_normal(d) / np.sqrt(d)  # right direction, x3
+    X = rng.standard_normal((50, d))
+    y = X @ w_star + 0.3 * rng.standard_normal(50)
+    est = WarmStartSGDRegressor(w0, alpha=0.5, fit_intercept=False,
+                                calibrate_start="affine").fit(X, y)
+    anchor = est.start_scale_[0] * w0
+    ref = regression_risk(np.ones(d), anchor - w_star, 0.09, 50, 0.5)
+    for kw in ({"coef_star": w_star}, {"delta": w0 - w_star}):  # delta is about coef_init_
+        got = est.predict_asymptotic_error(covariance=np.ones(d), noise_var=0.09, **kw)
+        np.testing.assert_allclose([got.pretrained, got.finetuned],
+                                   [ref.pretrained, ref.finetuned], rtol=1e-12)
+    kept = est.predict_asymptotic_error(covariance=np.ones(d), noise_var=0.09,
+                                        coef_star=w_star, alpha=np.inf)
+    assert kept.finetuned == kept.pretrained == ref.pretrained

@@ -288,8 +288,11 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha=None):
         alpha = float(self.alpha) if alpha is None else alpha
         # extreme entries: SGD on (X / g, y / g) with alpha / g^2 and b / g, same minimiser
-        g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
-                      partial=partial, auto_step=self.eta0 == "auto")
+        # (partial_fit: checked on its first batch only, to keep later calls one pass)
+        g = 1.0
+        if first_call or not partial:
+            g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
+                          partial=partial, auto_step=self.eta0 == "auto")
         if g != 1.0:
             state.intercept = state.intercept / g
             # (a pull beyond 1e250 times the data's curvature is infinite: w = w0)

@@ -249,3 +249,35 @@ def test_partial_fit_detects_divergence(sparse):
         shift = 0.0 if i < 30 else 50.0
         ok.partial_fit(Xin[i % 4 * 50:(i % 4 + 1) * 50], y[i % 4 * 50:(i % 4 + 1) * 50] + shift)
     assert np.mean((ok.predict(X) - y - 50.0) ** 2) < np.mean((y + 50.0) ** 2)
+
+
+def _exact_rational_ridge(X, r, c):
+    """``X' (X X' + c I)^-1 r`` in exact rational arithmetic on the float64 inputs."""
+    from fractions import Fraction as F
+
+    n, d = X.shape
+    A = [[F(float(v)) for v in row] for row in X]
+    M = [[sum(A[i][k] * A[j][k] for k in range(d)) + (F(float(c)) if i == j else 0)
+          for j in range(n)] + [F(float(r[i]))] for i in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            f = M[j][i] / M[i][i]
+            M[j] = [a - f * b for a, b in zip(M[j], M[i], strict=True)]
+    v = [F(0)] * n
+    for i in reversed(range(n)):
+        v[i] = (M[i][n] - sum(M[i][j] * v[j] for j in range(i + 1, n))) / M[i][i]
+    return np.array([float(sum(A[i][k] * v[i] for i in range(n))) for k in range(d)])
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1e-3])
+def test_kernel_ridge_with_mixed_scales_is_exact_coefficient_by_coefficient(alpha):
+    """n < d, alpha > 0, three columns ~1e8 and the rest ~1e-8 (the kernel's condition number
+    ~1e17): every coefficient, the tiny ones too, against exact rational arithmetic."""
+    rng = np.random.default_rng(12)
+    n, d = 6, 20
+    X = rng.standard_normal((n, d)) * 1e-8
+    X[:, :3] *= 1e16
+    y = rng.standard_normal(n)
+    sol, w, _ = _solve(X, y, np.zeros(d), 0.0, alpha, False)
+    exact = _exact_rational_ridge(X, y, n * alpha)
+    np.testing.assert_allclose(w, exact, rtol=1e-9)

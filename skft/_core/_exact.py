@@ -82,6 +82,8 @@ _PIVOT_TOL = 1e4 * _EPS
 # refinement: accept a stalled correction of at most this relative size
 _STALL_OK = 1e-8
 _MAX_REFINE = 12
+# kernel side, alpha > 0, ill-conditioned kernel: retry on the normal equations up to this size
+_PRIMAL_RETRY = 4096
 # equilibrated Gram with a reciprocal condition estimate above this: accurate to ~1e-12
 # without refinement
 _RCOND_TRUST = 1e-4
@@ -310,11 +312,16 @@ def _tier_svd(A, R, cdiag, side, anchor=None):
     D = A.dense
     n, p = D.shape
     ridge = np.any(np.asarray(cdiag) > 0)
+    colnorm = None
     if ridge and side == "primal":
+        # the stacked ridge system, its columns equilibrated (the minimiser is unique)
         c = np.sqrt(np.broadcast_to(np.asarray(cdiag, dtype=np.float64), (p,)))
         D = np.vstack([D, np.diag(c)])
         tail = np.zeros((p, R.shape[1])) if anchor is None else c[:, None] * anchor
         R = np.vstack([R, tail])
+        colnorm = np.sqrt(np.einsum("ij,ij->j", D, D))
+        colnorm[colnorm == 0] = 1.0
+        D = D / colnorm
     U, sig, Vt = np.linalg.svd(D, full_matrices=False)
     top = float(sig[0]) if sig.size else 0.0
     if ridge and side == "kernel":
@@ -323,7 +330,8 @@ def _tier_svd(A, R, cdiag, side, anchor=None):
         keep = sig > _EPS * max(D.shape) * top
         f = np.zeros_like(sig)
         f[keep] = 1.0 / sig[keep]
-    return Vt.T @ (f[:, None] * (U.T @ R))
+    u = Vt.T @ (f[:, None] * (U.T @ R))
+    return u if colnorm is None else u / colnorm[:, None]
 
 
 def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
@@ -357,6 +365,13 @@ def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
     if out is None and c == 0:
         out = _tier_eigh(A, M, R, cdiag, side)
         method = "eigh"
+    if out is None and c > 0 and side == "kernel" and A.p <= _PRIMAL_RETRY:
+        # an ill-conditioned kernel with a unique (ridge) minimiser: the column-equilibrated
+        # normal equations, affordable for a few thousand coordinates, are accurate
+        # coefficient by coefficient when well conditioned (the SVD below only norm-wise)
+        retry = _solve_ls(Design(A.X, A.sq, A.mode, A.m), R, c, "primal", fallback=False)
+        if retry is not None:
+            return retry
     if out is None:
         if A.dense is None:
             A = A.explicit(side)

@@ -21,6 +21,7 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._doc_link import DocLinkMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._asymptotic import _AsymptoticErrorMixin
 from ._scale import sgd_scale, warn_rounding
@@ -45,7 +46,7 @@ def _start_classes(coef):
     return None if classes is None else np.asarray(classes).copy()
 
 
-class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
+class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
     """Common machinery; see WarmStartSGDRegressor for the parameters."""
 
     _parameter_constraints: dict = {
@@ -122,8 +123,10 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             if not hasattr(coef, "coef_"):
                 raise ValueError(
                     f"coef_init is an estimator without coef_ ({type(coef).__name__} is not "
-                    "fitted; note that clone() and GridSearchCV refit-clone estimator "
-                    "parameters unfitted): pass coef_init=fitted_estimator.coef_ instead.")
+                    "fitted; clone(), and so GridSearchCV and cross_val_score, copy an estimator "
+                    "parameter unfitted): pass coef_init=sklearn.frozen.FrozenEstimator("
+                    "fitted_estimator), which clone() keeps fitted, or coef_init="
+                    "fitted_estimator.coef_.")
             if intercept is None:
                 intercept = getattr(coef, "intercept_", None)
             coef = coef.coef_

@@ -50,8 +50,13 @@ earlier one cannot vouch for its answer):
    (``||A' q|| <= eps * max(n, p) * sigma_max``, the rank rule of ``numpy.linalg.lstsq``).
 3. **SVD of the design** ``A`` itself (an orthogonal route, as ``numpy.linalg.lstsq``) otherwise:
    for ``alpha = 0`` the minimum-norm solution in the original coordinates with lstsq's rank
-   cutoff; for ``alpha > 0`` the ridge filter ``sigma / (sigma^2 + n alpha)`` (the stacked
-   ridge system with column scaling on the normal-equations side).
+   cutoff; for ``alpha > 0`` the ridge filter ``sigma / (sigma^2 + n alpha)`` on the kernel
+   side, the column-equilibrated stacked ridge system on the normal-equations side. With
+   ``alpha > 0`` an ill-conditioned kernel first retries tier 1 on the column-equilibrated
+   normal equations (up to 4096 coordinates): accurate coefficient by coefficient whatever
+   the column scales. Only when that fails too (more coordinates, or more columns of the
+   largest scale than rows) is the kernel-side ridge accurate norm-wise only, like lstsq on
+   the unscaled problem.
 
 Scale: entries whose squares would overflow or underflow (``|X|`` beyond ~1e150 or below
 ~1e-150) are handled by an exact power-of-two rescaling of an internal copy (global on the

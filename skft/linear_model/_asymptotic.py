@@ -7,10 +7,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 
 from ..advice import estimate_asymptotic_error
 from ..theory import classification_error, regression_risk
+from ..utils._feature_names import align_columns
 from ..utils._sklearn_compat import check_is_fitted
+from ..utils._validation import refuse_complex
 from . import _asymptotic_losses
 
 __all__ = ["AsymptoticError"]
@@ -18,16 +21,26 @@ __all__ = ["AsymptoticError"]
 _ALPHA_INF = 1e300
 
 
-@dataclass(frozen=True)
+def _short(value):
+    """A number to 4 significant digits, an array as a short list (long ones summarised)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return f"{float(arr):.4g}"
+    text = np.array2string(arr, separator=", ", threshold=8, edgeitems=3,
+                           formatter={"float_kind": lambda v: f"{v:.4g}"})
+    return " ".join(line.strip() for line in text.splitlines())  # one line, also per class
+
+
+@dataclass(frozen=True, repr=False)
 class AsymptoticError:
     """Predicted test error of the pretrained and of the fine-tuned model.
 
     Attributes
     ----------
     pretrained : float
-        Test error of the start ``coef_init_`` (MSE with noise for a regressor, misclassification
-        rate for a classifier: for a multiclass classifier the error of its argmax). From
-        moments: the theory; from data: measured on the target labels.
+        Test error of the start (MSE with noise for a regressor, misclassification rate for a
+        classifier: for a multiclass classifier the error of its argmax). From moments: the
+        theory; from data: measured on the target labels.
     finetuned : float or ndarray of shape ``broadcast(n_samples, alpha)``
         Predicted test error of the fine-tuned model (multiclass: of its argmax).
     n_samples, alpha : ndarray
@@ -37,8 +50,9 @@ class AsymptoticError:
     details : object
         The full result: :class:`skft.theory.RegressionRisk`,
         :class:`skft.theory.ClassificationError`, :class:`skft.theory.RobustRegressionRisk`,
-        :class:`skft.theory.ConvexClassificationError`, :class:`skft.theory.MulticlassError`
-        or, from data, the result with the estimated unknowns.
+        :class:`skft.theory.ConvexClassificationError`, :class:`skft.theory.MulticlassError`,
+        :class:`skft.advice.EstimatedAsymptoticError` or, from data for the other losses and
+        multiclass, the theory's result with the estimated unknowns.
     pretrained_per_class, finetuned_per_class : ndarray or None
         Multiclass only: the one-vs-rest error rate of each class's binary problem (class
         ``j`` against the rest), shapes ``(n_classes,)`` and ``(n_classes,) + shape``; they
@@ -55,6 +69,13 @@ class AsymptoticError:
     ...                                    delta=np.zeros(60))
     >>> err.source, err.pretrained
     ('moments', 1.0)
+    >>> err          # s2 + s2 n / (d - n) = 2; the repr rounds, the attributes hold full values
+    AsymptoticError(pretrained=1, finetuned=2, n_samples=30, alpha=0, source='moments', \
+details=<RegressionRisk>)
+    >>> est.predict_asymptotic_error(covariance=np.ones(60), noise_var=1.0, delta=np.zeros(60),
+    ...                              n_samples=[10, 20, 40], alpha=[0.0, 0.0, 0.0])
+    AsymptoticError(pretrained=1, finetuned=[1.2, 1.5, 3], n_samples=[10, 20, 40], \
+alpha=[0, 0, 0], source='moments', details=<RegressionRisk>)
     """
 
     pretrained: object
@@ -66,6 +87,14 @@ class AsymptoticError:
     pretrained_per_class: object = None
     finetuned_per_class: object = None
 
+    def __repr__(self):
+        # the dataclass repr nests the full details (per-class unknowns, spectra): a wall of
+        # text for a multiclass result; the details stay one attribute away
+        fields = ("pretrained", "finetuned", "n_samples", "alpha")
+        parts = [f"{name}={_short(getattr(self, name))}" for name in fields]
+        parts += [f"source={self.source!r}", f"details=<{type(self.details).__name__}>"]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
 
 class _AsymptoticErrorMixin:
     """Adds ``predict_asymptotic_error`` and keeps a reference to the last fitted data."""
@@ -76,6 +105,8 @@ class _AsymptoticErrorMixin:
         # ``partial_fit`` one minibatch is not the data fine-tuned on: nothing is kept.
         self._fit_data = None if partial else (X, y)
         self._fit_alpha = float(self.alpha)
+        # whether that fit used non-uniform sample weights (set by _fit_path)
+        self._fit_data_weighted = bool(getattr(self, "_fit_weighted", False))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -117,19 +148,34 @@ class _AsymptoticErrorMixin:
           the fine-tuned error predicted by the theory
           (:func:`skft.advice.estimate_asymptotic_error`).
 
-        The theory is that of this estimator's ``loss`` (and ``epsilon``), in the proportional
-        limit ``n, d -> inf``, without sample weights, for the minimiser of the objective (what
-        SGD converges to). For ``loss="squared_error"`` (binary or regression) it is the closed
-        form above, with one sample spent on the intercept. For the other losses, and for
-        multiclass classifiers, it is the fixed point of :func:`skft.theory.
-        convex_classification_error`, :func:`skft.theory.robust_regression_risk` and
-        :func:`skft.theory.multiclass_error` (the intercept as one free parameter; two-class
-        means may differ and classes may be unbalanced: ``mean`` with one row per class,
-        ``priors``). A multiclass classifier gets the error of its argmax, with the per-class
-        one-vs-rest rates beside it. At ``alpha = 0`` a limit that depends on the path of SGD
-        (hinge or modified huber on separable data, epsilon-insensitive below its zero-loss
-        threshold) raises a ``ValueError`` saying why; logistic loss on separable data has the
-        max-margin direction's error.
+        The theory is that of this estimator's ``loss`` (and ``epsilon``), without sample
+        weights, in the proportional limit ``n, d -> inf``, for the minimiser of the objective
+        (the limit of SGD, what ``solver="exact"`` computes). For ``loss="squared_error"``
+        (binary or regression) it is the closed form above, with one sample spent on the
+        intercept. For the other losses, and for multiclass classifiers, it is the fixed point
+        of :func:`skft.theory.convex_classification_error`,
+        :func:`skft.theory.robust_regression_risk` and :func:`skft.theory.multiclass_error` (the
+        intercept one free parameter; the two classes' means may differ and the classes may be
+        unbalanced: ``mean`` with one row per class, ``priors``): from data, with the class
+        moments estimated under the spread assumption (see the user guide, *Other losses*). A
+        multiclass classifier gets the error of its argmax, with the one-vs-rest rates of its
+        classes beside it. At ``alpha = 0`` a limit that depends on the path of SGD (hinge or
+        modified huber on separable data, epsilon-insensitive below its zero-loss threshold)
+        raises a ``ValueError`` saying why; the logistic loss on separable data has the error of
+        the max-margin direction. After a fit with non-uniform ``sample_weight``
+        the data route refuses to use the data fitted on (the theory has no weights): pass
+        ``X`` and ``y`` to predict the unweighted fine-tuning on them.
+
+        **The start** is the one fine-tuning began from: ``coef_init_`` and
+        ``intercept_init_``, calibrated when ``calibrate_start`` is set (``start_scale_``,
+        ``start_offset_``; a regressor's measured MSE of it, ``RSS / n`` on the data it was
+        calibrated on, is reported as ``RSS / (n - p) (1 + p / n)``, the least-squares test
+        error with ``p`` = 1 or 2 calibrated parameters; a classifier's counted error rate is
+        optimistic by about ``p / n``). ``alpha = np.inf`` keeps it, so ``.finetuned`` is
+        ``.pretrained`` there. A multinomial start (softmax logits) kept with ``alpha=np.inf``
+        is refused: its rows are not one-vs-rest scores, whose errors this reports.
+        Feature names: ``X`` and ``X_unlabeled`` given as DataFrames are matched to the
+        features fitted on by name (reordered; a ValueError if the names differ).
 
         Parameters
         ----------
@@ -163,8 +209,8 @@ or Spectrum, default=None
         noise : str, NoiseLaw or (values, weights), default=None
             Law of the label noise (regressor with ``loss="huber"`` or
             ``"epsilon_insensitive"``, whose risk depends on the whole law): see
-            :func:`skft.theory.noise_law`; scaled to ``noise_var`` (moments) or to the
-            estimated noise variance (data) when given by name. Default Gaussian.
+            :func:`skft.theory.noise_law`; a named law is scaled to ``noise_var`` (moments) or
+            to the estimated noise variance (data). Default Gaussian.
 
         Returns
         -------
@@ -191,13 +237,28 @@ or Spectrum, default=None
         (3,)
         """
         check_is_fitted(self)
+        for value, name in ((X, "X"), (y, "y"), (X_unlabeled, "X_unlabeled"),
+                            (covariance, "covariance"), (noise_var, "noise_var"),
+                            (delta, "delta"), (coef_star, "coef_star"), (mean, "mean"),
+                            (n_samples, "n_samples"), (alpha, "alpha"), (priors, "priors")):
+            refuse_complex(value, name)
+        joint = getattr(self, "_start_joint", None)
+        if joint is not None and self.calibrate_start is None:
+            raise ValueError(
+                f"predict_asymptotic_error: coef_init was a joint multiclass start ({joint}), "
+                "kept as it is; the theory reports one-vs-rest errors per class, which do not "
+                "describe it. Refit with calibrate_start='affine' (one-vs-rest scores).")
         if alpha is None:
             alpha = getattr(self, "_fit_alpha", self.alpha)
-        alpha = np.asarray(alpha, dtype=np.float64)
+        try:
+            alpha = np.asarray(alpha, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"alpha must be numbers >= 0 (inf keeps the start), got "
+                             f"{alpha!r}.") from exc
         if np.any(np.isnan(alpha)) or np.any(alpha < 0):
             raise ValueError(f"alpha must be >= 0 (inf keeps the start), got {alpha!r}.")
-        # alpha = inf keeps the start: the theory at an alpha large enough to be the same
-        # to ~1e-12 (skft.theory caps alpha at 1e12 times the top eigenvalue anyway).
+        # alpha = inf keeps the start: its error is the start's (set exactly below); the theory
+        # is evaluated at a finite stand-in only to keep the arrays' shapes.
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
         if noise is not None and self._asymptotic_task != "regression":
@@ -215,7 +276,7 @@ or Spectrum, default=None
                 f"{', '.join(given)} given without covariance: pass covariance to predict from "
                 "moments, or none of them to estimate the unknowns from data."
             )
-        X, y = self._data_for_estimates(X, y)
+        X, y, X_unlabeled = self._data_for_estimates(X, y, X_unlabeled)
         if n_samples is None:
             n_samples = np.shape(X)[0]
         keep = alpha >= _ALPHA_INF  # alpha = inf: the fine-tuned model is the start
@@ -230,38 +291,68 @@ or Spectrum, default=None
             X_unlabeled=X_unlabeled,
             fit_intercept=self.fit_intercept,
         )
-        finetuned = est.finetuned
-        keep = np.broadcast_to(keep, np.shape(est.alpha))
-        if np.any(keep):
-            kept = self._kept_start_error(X, y, est.n_samples, est.pretrained)
-            finetuned = np.where(keep, kept, np.asarray(finetuned, dtype=np.float64))
-            finetuned = float(finetuned) if finetuned.ndim == 0 else finetuned
-        alphas = np.where(keep, np.inf, est.alpha)
-        return AsymptoticError(est.pretrained, finetuned, est.n_samples, alphas, "data", est)
+        pretrained = est.pretrained
+        n_cal = {None: 0, "intercept": 1, "affine": 2}[self.calibrate_start]
+        if n_cal and self._asymptotic_task == "regression" and self.loss == "squared_error":
+            # the calibrated start was fitted (least squares, n_cal parameters) on X: its
+            # measured MSE RSS / n becomes the expected test MSE RSS / (n - p) (1 + p / n)
+            n_fit = np.shape(X)[0]
+            pretrained = float(pretrained) * n_fit / (n_fit - n_cal) * (1.0 + n_cal / n_fit)
+        finetuned = _keep_where(keep, pretrained, est.finetuned, est.alpha)
+        alphas = np.where(np.broadcast_to(keep, np.shape(est.alpha)), np.inf, est.alpha)
+        return AsymptoticError(pretrained, finetuned, est.n_samples, alphas, "data", est)
+
+    def _data_for_estimates(self, X, y, X_unlabeled):
+        """The labelled data (default: that of the last fit) and ``X_unlabeled``, validated."""
+        if (X is None) != (y is None):
+            raise ValueError("pass both X and y, or neither (to use the data fitted on).")
+        if X is None and getattr(self, "_fit_data_weighted", False):
+            raise ValueError(
+                "the last fit used non-uniform sample_weight, and the theory describes the "
+                "unweighted fine-tuning: the error of this fit is not predicted. Pass X and y "
+                "to predict the unweighted fine-tuning on them, or the moments (covariance, "
+                "...), or refit without sample_weight.")
+        names = getattr(self, "feature_names_in_", None)
+        fitted_on = f"the data {type(self).__name__} was fitted on"
+        if X_unlabeled is not None:  # matched here by name, then plain numbers
+            X_unlabeled = _numbers(align_columns(X_unlabeled, names, "X_unlabeled", fitted_on),
+                                   "X_unlabeled")
+        if X is not None:
+            X = _numbers(align_columns(X, names, "X", fitted_on), "X")
+            if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input.")
+        if X is None:
+            if getattr(self, "_fit_data", None) is None:
+                raise ValueError(
+                    "no data to estimate the unknowns from: the estimator keeps the data of "
+                    "fit, but not of partial_fit nor after pickling; pass X and y, or the "
+                    "moments (covariance, ...)."
+                )
+            X, y = self._fit_data
+        if sp.issparse(X):
+            X = X.toarray()
+        return X, y, X_unlabeled
 
     def _from_loss_theory(self, X, y, covariance, n_samples, alpha, moments, priors, noise,
                           X_unlabeled):
-        """Dispatch to the theory of this estimator's loss (and of the argmax)."""
+        """The theory of this estimator's loss (and of the argmax), both routes."""
         if covariance is not None:
             if n_samples is None:
                 n_samples = self._n_samples_fitted()
             nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
             if self._asymptotic_task == "regression":
-                if moments["mean"] is not None or priors is not None:
-                    raise ValueError("mean and priors are for classifiers; a regressor needs "
-                                     "noise_var and delta.")
-                delta = self._check_regression_moments(**moments)
-                pre, fine, res, per_class = _asymptotic_losses.moments_route(
-                    self, covariance, nn, aa, noise_var=moments["noise_var"], delta=delta,
-                    mean=None, priors=None, noise=noise)
+                delta = self._regression_delta(**moments)
+                kind = dict(noise_var=moments["noise_var"], delta=delta, mean=None, priors=None)
             else:
                 if any(moments[k] is not None for k in ("noise_var", "delta", "coef_star")):
                     raise ValueError("a classifier needs covariance and mean (and priors) only.")
                 if moments["mean"] is None:
                     raise ValueError("mean is required with covariance for a classifier.")
-                pre, fine, res, per_class = _asymptotic_losses.moments_route(
-                    self, covariance, nn, aa, noise_var=None, delta=None, mean=moments["mean"],
-                    priors=priors, noise=noise)
+                kind = dict(noise_var=None, delta=None, mean=moments["mean"], priors=priors)
+            pre, fine, res, per_class = _asymptotic_losses.moments_route(
+                self, covariance, nn, aa, noise=noise, **kind)
             source = "moments"
         else:
             given = [k for k, v in {**moments, "priors": priors}.items() if v is not None]
@@ -269,78 +360,23 @@ or Spectrum, default=None
                 raise ValueError(
                     f"{', '.join(given)} given without covariance: pass covariance to predict "
                     "from moments, or none of them to estimate the unknowns from data.")
-            X, y = self._data_for_estimates(X, y)
+            X, y, X_unlabeled = self._data_for_estimates(X, y, X_unlabeled)
             if n_samples is None:
                 n_samples = np.shape(X)[0]
             nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
             pre, fine, res, per_class = _asymptotic_losses.data_route(
                 self, X, y, nn, aa, X_unlabeled=X_unlabeled, noise=noise)
             source = "data"
-        fine = fine if np.ndim(fine) else float(fine)
-        aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
-        pre_c, fine_c = per_class if per_class is not None else (None, None)
-        return AsymptoticError(pre, fine, nn, aa, source, res, pre_c, fine_c)
-
-    def _data_for_estimates(self, X, y):
-        if (X is None) != (y is None):
-            raise ValueError("pass both X and y, or neither (to use the data fitted on).")
-        if X is None:
-            if getattr(self, "_fit_data", None) is None:
-                raise ValueError(
-                    "no data to estimate the unknowns from: the estimator keeps the data of "
-                    "fit, but not of partial_fit nor after pickling; pass X and y, or the "
-                    "moments (covariance, ...).")
-            X, y = self._fit_data
-        if sp.issparse(X):
-            X = X.toarray()
-        return X, y
-
-    def _check_regression_moments(self, *, noise_var, delta, coef_star, mean):
-        """``delta`` from ``delta`` or ``coef_star`` (regressor, moments route)."""
-        coef0 = np.asarray(self.coef_init_, dtype=np.float64)
-        if mean is not None:
-            raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
-        if noise_var is None:
-            raise ValueError("noise_var is required with covariance for a regressor.")
-        if (delta is None) == (coef_star is None):
-            raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
-        if delta is None:
-            coef_star = np.asarray(coef_star, dtype=np.float64)
-            if coef_star.shape != coef0.shape:
-                raise ValueError(
-                    f"coef_star must have shape {coef0.shape} like coef_init_, "
-                    f"got {coef_star.shape}.")
-            delta = coef0 - coef_star
-        return delta
-
-    def _kept_start_error(self, X, y, n_samples, pretrained):
-        """Error of the start with the intercept that ``alpha = inf`` refits, from data.
-
-        Without an intercept this is the pretrained error. With one, ``b`` becomes
-        ``b0 + mean(r)`` over the ``n`` samples (``r`` the start's residuals): for a regressor
-        the test MSE is ``var(r) (1 + 1/n)`` (``var`` with ``ddof=1``); for a classifier the
-        counted error rate of ``sign(X w0 + b)`` on the data (one-vs-rest per class).
-        """
-        pre = np.asarray(pretrained, dtype=np.float64)
-        nn = np.asarray(n_samples, dtype=np.float64)
-        if not self.fit_intercept:
-            return pre.reshape(pre.shape + (1,) * nn.ndim)
-        X = np.asarray(X, dtype=np.float64)
-        W0 = np.atleast_2d(np.asarray(self.coef_init_, dtype=np.float64))
-        b0 = np.asarray(self.intercept_init_, dtype=np.float64)
-        scores = X @ W0.T + b0
-        if self._asymptotic_task == "regression":
-            r = np.asarray(y, dtype=np.float64) - scores[:, 0]
-            return np.var(r, ddof=1) * (1.0 + 1.0 / nn)
-        classes = self.classes_
-        if len(classes) == 2:
-            T = np.where(np.asarray(y) == classes[1], 1.0, -1.0)[:, None]
-        else:
-            T = np.where(np.asarray(y)[:, None] == classes[None, :], 1.0, -1.0)
-        b = np.mean(T - scores, axis=0)  # the refitted intercepts (squared loss)
-        rates = np.mean(np.sign(scores + b) != T, axis=0)
-        rates = rates[0] if len(classes) == 2 else rates
-        return rates.reshape(np.shape(rates) + (1,) * nn.ndim) + 0.0 * nn
+        keep = aa >= _ALPHA_INF  # alpha = inf keeps the start: its error, exactly
+        fine = _keep_where(keep, pre, fine, aa)
+        pre_c = fine_c = None
+        if per_class is not None:
+            pre_c = per_class[0]
+            fine_c = np.asarray(per_class[1], dtype=np.float64)
+            fine_c = np.where(np.broadcast_to(keep, fine_c.shape[1:]),
+                              np.reshape(pre_c, pre_c.shape + (1,) * (fine_c.ndim - 1)), fine_c)
+        return AsymptoticError(pre, fine, nn, np.where(keep, np.inf, aa), source, res, pre_c,
+                               fine_c)
 
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)
@@ -356,10 +392,10 @@ or Spectrum, default=None
             raise ValueError(f"n_samples must be > {int(self.fit_intercept)}, got {n_samples!r}.")
         # With fit_intercept one sample is spent on the intercept (centred data, n - 1).
         n_theory = nn - int(self.fit_intercept)
-        coef0 = np.asarray(self.coef_init_, dtype=np.float64)
+        coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
         if self._asymptotic_task == "regression":
-            delta = self._check_regression_moments(noise_var=noise_var, delta=delta,
-                                                   coef_star=coef_star, mean=mean)
+            delta = self._regression_delta(noise_var=noise_var, delta=delta,
+                                           coef_star=coef_star, mean=mean)
             res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:
@@ -373,12 +409,59 @@ or Spectrum, default=None
                     "Estimate from data instead (no covariance)."
                 )
             res = classification_error(covariance, mean, coef0[0], n_theory, aa)
-        finetuned = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
+        finetuned = _keep_where(aa >= _ALPHA_INF, res.pretrained, res.finetuned, aa)
         aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
         return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
 
+    def _regression_delta(self, *, noise_var, delta, coef_star, mean):
+        """``delta`` of the anchor (the calibrated start) from ``delta`` or ``coef_star``."""
+        coef_given = np.asarray(self.coef_init_, dtype=np.float64)
+        coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
+        if mean is not None:
+            raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
+        if noise_var is None:
+            raise ValueError("noise_var is required with covariance for a regressor.")
+        if (delta is None) == (coef_star is None):
+            raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
+        if delta is None:
+            coef_star = np.asarray(coef_star, dtype=np.float64)
+            if coef_star.shape != coef0.shape:
+                raise ValueError(
+                    f"coef_star must have shape {coef0.shape} like coef_init_, "
+                    f"got {coef_star.shape}."
+                )
+            delta = coef0 - coef_star
+        else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
+            delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)
+        return delta
+
     def _start_for_advice(self):
-        start = SimpleNamespace(coef_=self.coef_init_, intercept_=self.intercept_init_)
+        """The start fine-tuning began from: ``(a w0, a b0 + c)`` with the calibration."""
+        scale = getattr(self, "start_scale_", np.ones(np.size(self.intercept_init_)))
+        offset = getattr(self, "start_offset_", np.zeros(np.size(self.intercept_init_)))
+        coef = np.asarray(self.coef_init_, dtype=np.float64)
+        coef = coef * (scale[:, None] if coef.ndim == 2 else scale[0])
+        intercept = np.asarray(self.intercept_init_, dtype=np.float64) * scale + offset
+        start = SimpleNamespace(coef_=coef, intercept_=intercept)
         if hasattr(self, "classes_"):
             start.classes_ = self.classes_
         return start
+
+
+def _keep_where(keep, pretrained, finetuned, like):
+    """``finetuned`` with the start's error ``pretrained`` where ``keep`` (alpha = inf)."""
+    finetuned = np.asarray(finetuned, dtype=np.float64)
+    keep = np.broadcast_to(keep, np.shape(like))
+    if np.any(keep):
+        pre = np.asarray(pretrained, dtype=np.float64)
+        pre = pre.reshape(pre.shape + (1,) * (finetuned.ndim - pre.ndim))
+        finetuned = np.where(keep, pre, finetuned)
+    return float(finetuned) if finetuned.ndim == 0 else finetuned
+
+
+def _numbers(X, name):
+    """``X`` as a float array or sparse matrix (DataFrames, pandas nullable dtypes: as
+    scikit-learn converts them); finiteness is checked later, by the advice."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return check_array(X, accept_sparse=True, dtype=np.float64, ensure_all_finite=False,
+                           ensure_2d=False, ensure_min_samples=0, input_name=name)

@@ -57,16 +57,17 @@ def uses_loss_theory(est, mean=None, priors=None):
             or (mean is not None and np.ndim(mean) == 2))
 
 
-def _targets(est, y):
-    classes = est.classes_
-    return np.searchsorted(classes, np.asarray(y)) if len(classes) > 2 else None
+def _anchor(est):
+    """The start fine-tuning began from (calibrated when ``calibrate_start`` is set)."""
+    start = est._start_for_advice()
+    coef = np.atleast_2d(np.asarray(start.coef_, dtype=np.float64))
+    return coef, np.atleast_1d(np.asarray(start.intercept_, dtype=np.float64))
 
 
 # ----------------------------------------------------------------------------- moments route
 def moments_route(est, covariance, n, alpha, *, noise_var, delta, mean, priors, noise):
     """``(pretrained, finetuned, details, per_class)`` from given moments."""
-    coef0 = np.atleast_2d(np.asarray(est.coef_init_, dtype=np.float64))
-    b0 = np.asarray(est.intercept_init_, dtype=np.float64)
+    coef0, b0 = _anchor(est)
     if est._asymptotic_task == "regression":
         res = robust_regression_risk(
             covariance, delta, noise_var, n, alpha, loss=est.loss, epsilon=float(est.epsilon),
@@ -122,8 +123,7 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
     """``(pretrained, finetuned, details, per_class)`` with the unknowns estimated."""
     X = np.asarray(X, dtype=np.float64)
     nn, aa = np.broadcast_arrays(np.asarray(n, dtype=np.float64), alpha)
-    coef0 = np.atleast_2d(np.asarray(est.coef_init_, dtype=np.float64))
-    b0 = np.asarray(est.intercept_init_, dtype=np.float64)
+    coef0, b0 = _anchor(est)
     if est._asymptotic_task == "regression":
         return _regression_data(est, X, np.asarray(y, dtype=np.float64), nn, aa, coef0[0],
                                 float(b0[0]), X_unlabeled, noise)
@@ -140,7 +140,7 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
         margin = X @ coef0[0] + b0[0]
         pretrained = float(np.mean(np.where(margin > 0, 1, 0) != codes))
         res = _squeeze(res)
-        return pretrained, res.finetuned, _Estimated(res, priors, spectrum, clipped), None
+        return pretrained, res.finetuned, EstimatedTheory(res, priors, spectrum, clipped), None
     priors, spectrum, prods, clipped = _class_moments(X, codes, K, coef0, X_unlabeled)
     res = _multiclass_error(spectrum.eigenvalues, prods, priors, nn, aa, loss=est.loss,
                             fit_intercept=est.fit_intercept, intercept_init=b0)
@@ -150,7 +150,7 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
     pre_ovr = np.mean((scores > 0).astype(int) != T, axis=0)
     fine = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
     per_class = (pre_ovr, np.moveaxis(res.finetuned_per_class, -1, 0))
-    return pretrained, fine, _Estimated(res, priors, spectrum, clipped), per_class
+    return pretrained, fine, EstimatedTheory(res, priors, spectrum, clipped), per_class
 
 
 def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
@@ -177,7 +177,7 @@ def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
                                   epsilon=float(est.epsilon), fit_intercept=est.fit_intercept,
                                   intercept_offset=offset)
     res = _squeeze(res)
-    return unk.pretrained_error, res.finetuned, _Estimated(res, None, unk.spectrum, False,
+    return unk.pretrained_error, res.finetuned, EstimatedTheory(res, None, unk.spectrum, False,
                                                            unk), None
 
 
@@ -189,7 +189,7 @@ def _squeeze(res):
     return type(res)(**fields)
 
 
-class _Estimated:
+class EstimatedTheory:
     """The theory's result with the estimated unknowns it was evaluated at."""
 
     def __init__(self, theory, priors, spectrum, gram_clipped, unknowns=None):
@@ -208,4 +208,5 @@ class _Estimated:
                           if gram_clipped else ())
 
     def __repr__(self):
-        return f"Estimated({type(self.theory).__name__}, assumptions={self.assumptions!r})"
+        return (f"EstimatedTheory({type(self.theory).__name__}, "
+                f"assumptions={self.assumptions!r})")

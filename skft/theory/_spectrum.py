@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils._validation import refuse_complex
 from ._sums import _SpectralSums
 
 __all__ = ["Spectrum", "effective_regularization"]
@@ -58,6 +59,8 @@ class Spectrum:
     eigenvectors: np.ndarray | None = None
 
     def __post_init__(self):
+        refuse_complex(self.eigenvalues, "eigenvalues")
+        refuse_complex(self.eigenvectors, "eigenvectors")
         lam = np.asarray(self.eigenvalues, dtype=np.float64)
         if lam.ndim != 1 or lam.size == 0:
             raise ValueError(f"eigenvalues must be a non-empty 1-d array, got shape {lam.shape}.")
@@ -174,6 +177,7 @@ class Spectrum:
 
 
 def _as_float_array(x, name):
+    refuse_complex(x, name)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -278,6 +282,7 @@ def _check_n_alpha(n_samples, alpha):
     n = _as_float_array(n_samples, "n_samples")
     if np.any(n <= 0):
         raise ValueError(f"n_samples must be > 0, got {np.min(n)!r}.")
+    refuse_complex(alpha, "alpha")
     try:
         a = np.asarray(alpha, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -335,13 +340,32 @@ def effective_regularization(covariance, n_samples, alpha=0.0):
     """
     spec = Spectrum.from_covariance(covariance)
     n, a = _check_n_alpha(n_samples, alpha)
-    k = _solve_kappa(spec.eigenvalues, n.ravel(), a.ravel())[0].reshape(n.shape)
+    lam, t = _normalise(spec.eigenvalues)  # kappa(Sigma, alpha) = t kappa(Sigma / t, alpha / t)
+    k = t * _solve_kappa(lam, n.ravel(), a.ravel() / t)[0].reshape(n.shape)
     return float(k) if k.ndim == 0 else k
 
 
 # Beyond ALPHA_CLIP times the largest eigenvalue the fine-tuned model equals the pretrained one
 # to relative O(1 / ALPHA_CLIP); larger values would overflow kappa^2 in the formulas.
 ALPHA_CLIP = 1e12
+
+
+def _normalise(eigenvalues):
+    """``(eigenvalues / t, t)`` with ``t`` the power of four nearest the largest eigenvalue.
+
+    Every formula of the theory is scale-equivariant: with ``Sigma -> Sigma / t`` and
+    ``alpha -> alpha / t``, ``kappa`` scales by ``1 / t``, a bias ``k^2 d' Sigma (Sigma + k)^-2 d``
+    by ``1 / t`` and the ratios (``df1``, ``df2``, error rates) not at all. Working at unit scale
+    keeps squares such as ``kappa^2`` and ``l^2`` far from overflow and underflow for covariance
+    scales anywhere in float64; ``t`` is a power of four so that ``t`` and ``sqrt(t)`` rescale
+    exactly.
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    top = float(np.max(lam, initial=0.0))
+    if not top > 0:
+        return lam, 1.0
+    t = float(4.0 ** np.round(np.log2(top) / 2.0))
+    return lam / t, t
 
 
 def _clip_alpha(eigenvalues, alpha):

@@ -11,7 +11,8 @@ Gaussian features and their central-limit value otherwise; multiclass: the Gauss
 probabilities of the argmax, by scipy's Genz algorithm). The theory is evaluated on each seed's
 own truth; the mean gap over the seeds must lie within ``Z = 4`` standard errors of the mean,
 the standard error estimated from the seeds (a false alarm has probability ~0.5% per case
-under a t-distribution with 7 degrees of freedom).
+under a t-distribution with 7 degrees of freedom). The estimators themselves
+(``solver="exact"``) are checked the same way on a case per loss.
 
 ``python tests/theory/test_theory_losses_simulation.py`` prints the table with the relative
 gaps (``--slow`` adds the heavy cases, d up to 2000; ``--sgd`` compares the estimators' SGD
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _accurate_solvers import fit_classifier, fit_regressor, max_margin  # noqa: E402
 
 from skft.datasets import DISTRIBUTIONS, make_spectrum  # noqa: E402
+from skft.linear_model import WarmStartSGDClassifier, WarmStartSGDRegressor  # noqa: E402
 from skft.theory import (  # noqa: E402
     convex_classification_error,
     multiclass_error,
@@ -70,7 +72,8 @@ def _band(gaps, theory):
 
 # ----------------------------------------------------------------------------- classification
 def simulate_binary(loss, spectrum, law, ratio, alpha, *, intercept=False, priors=(0.5, 0.5),
-                    symmetric=True, rotate=False, separation=1.2, d=250, n_seeds=N_SEEDS):
+                    symmetric=True, rotate=False, separation=1.2, d=250, n_seeds=N_SEEDS,
+                    estimator=False):
     n = int(round(ratio * d))
     priors = np.asarray(priors)
     gaps, theory = [], []
@@ -92,6 +95,10 @@ def simulate_binary(loss, spectrum, law, ratio, alpha, *, intercept=False, prior
         X = means[(y > 0).astype(int)] + _draw_features(rng, n, d, law, root)
         if loss == "max_margin":
             w, b = max_margin(X, y, fit_intercept=intercept)
+        elif estimator:  # the estimator itself, its deterministic solver
+            est = WarmStartSGDClassifier(w0, b0, loss=loss, alpha=alpha, solver="exact",
+                                         fit_intercept=intercept).fit(X, y)
+            w, b = est.coef_[0], est.intercept_[0]
         else:
             w, b = fit_classifier(X, y, w0, alpha, loss, fit_intercept=intercept, b0=b0)[:2]
         q = _quad(cov, w)
@@ -147,7 +154,8 @@ def test_binary_theory_matches_simulation_slow(loss, spectrum, law, ratio, alpha
 
 # ----------------------------------------------------------------------------- regression
 def simulate_regression(loss, spectrum, law, noise, ratio, alpha, *, epsilon=0.3,
-                        intercept=False, rotate=False, noise_sd=0.5, d=250, n_seeds=N_SEEDS):
+                        intercept=False, rotate=False, noise_sd=0.5, d=250, n_seeds=N_SEEDS,
+                        estimator=False):
     n = int(round(ratio * d))
     nl = noise_law(noise, noise_sd**2)
     gaps, theory = [], []
@@ -159,8 +167,14 @@ def simulate_regression(loss, spectrum, law, noise, ratio, alpha, *, epsilon=0.3
         b_star, b0 = 0.3, 0.0
         X = _draw_features(rng, n, d, law, root)
         y = X @ w_star + b_star + noise_sd * DISTRIBUTIONS[noise](rng, n)
-        w, b = fit_regressor(X, y, w_star + delta, alpha, loss, epsilon=epsilon,
-                             fit_intercept=intercept, b0=b0)[:2]
+        if estimator:
+            est = WarmStartSGDRegressor(w_star + delta, b0, loss=loss, epsilon=epsilon,
+                                        alpha=alpha, solver="exact",
+                                        fit_intercept=intercept).fit(X, y)
+            w, b = est.coef_, est.intercept_[0]
+        else:
+            w, b = fit_regressor(X, y, w_star + delta, alpha, loss, epsilon=epsilon,
+                                 fit_intercept=intercept, b0=b0)[:2]
         realised = _quad(cov, w - w_star) + nl.variance + (b - b_star - nl.mean) ** 2
         pred = robust_regression_risk(cov, delta, noise_sd**2, n, alpha, loss=loss,
                                       epsilon=epsilon, noise=noise, fit_intercept=intercept,
@@ -225,7 +239,7 @@ def _quad_pair(cov, a, b):
 
 
 def simulate_multiclass(loss, K, spectrum, law, ratio, alpha, *, intercept=False, priors=None,
-                        separation=2.0, d=300, n_seeds=N_SEEDS):
+                        separation=2.0, d=300, n_seeds=N_SEEDS, estimator=False):
     n = int(round(ratio * d))
     priors = np.full(K, 1.0 / K) if priors is None else np.asarray(priors)
     gaps, theory = [], []
@@ -240,7 +254,11 @@ def simulate_multiclass(loss, K, spectrum, law, ratio, alpha, *, intercept=False
         cls = rng.choice(K, n, p=priors)
         X = means[cls] + _draw_features(rng, n, d, law, root)
         W, b = np.empty((K, d)), np.empty(K)
-        for j in range(K):
+        if estimator:
+            est = WarmStartSGDClassifier(W0, b0, loss=loss, alpha=alpha, solver="exact",
+                                         fit_intercept=intercept).fit(X, cls)
+            W, b = est.coef_, est.intercept_
+        for j in range(K if not estimator else 0):
             y = np.where(cls == j, 1.0, -1.0)
             if loss == "max_margin":
                 W[j], b[j] = max_margin(X, y, fit_intercept=intercept)
@@ -283,6 +301,29 @@ def test_multiclass_theory_matches_simulation(loss, K, spectrum, law, ratio, alp
 @pytest.mark.parametrize("loss, K, spectrum, law, ratio, alpha, opts", MULTICLASS_SLOW)
 def test_multiclass_theory_matches_simulation_slow(loss, K, spectrum, law, ratio, alpha, opts):
     res = simulate_multiclass(loss, K, spectrum, law, ratio, alpha, **opts)
+    assert abs(res["gap"]) <= Z * res["se"], res
+
+
+# ----------------------------------------------------------------------------- the estimators
+ESTIMATOR = [
+    ("binary", ("log_loss", "bilevel", "uniform", 1.0, 0.05), dict(intercept=True,
+                                                                    priors=(0.35, 0.65))),
+    ("binary", ("hinge", "isotropic", "rademacher", 0.6, 0.1), {}),
+    ("binary", ("modified_huber", "powerlaw", "laplace", 1.5, 0.05), dict(intercept=True)),
+    ("regression", ("huber", "bilevel", "student_t", "laplace", 1.0, 0.05),
+     dict(intercept=True)),
+    ("regression", ("epsilon_insensitive", "isotropic", "gaussian", "student_t", 0.6, 0.1), {}),
+    ("multiclass", ("log_loss", 3, "bilevel", "gaussian", 1.0, 0.05), dict(intercept=True)),
+]
+
+
+@pytest.mark.parametrize("kind, args, opts", ESTIMATOR)
+def test_estimators_exact_solver_matches_the_theory(kind, args, opts):
+    # the estimators' deterministic solver (solver="exact") reaches the minimiser the theory
+    # describes: their realised error against the theory, as above
+    simulate = dict(binary=simulate_binary, regression=simulate_regression,
+                    multiclass=simulate_multiclass)[kind]
+    res = simulate(*args, estimator=True, n_seeds=6, **opts)
     assert abs(res["gap"]) <= Z * res["se"], res
 
 

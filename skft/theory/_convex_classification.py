@@ -71,6 +71,13 @@ class ConvexClassificationError:
     loss: str
 
 
+def _points(lam, n_samples, alpha):
+    """``(n, alpha, shape)``: the broadcast points, flattened, alpha capped as elsewhere."""
+    n, a = np.broadcast_arrays(np.asarray(n_samples, dtype=np.float64),
+                               np.asarray(alpha, dtype=np.float64))
+    return n.ravel(), _clip_alpha(lam, a.ravel()), n.shape
+
+
 def _augment(lam, prods, coords):
     """Append one coordinate of eigenvalue 0 (the intercept as a feature equal to 1)."""
     d, M, _ = prods.shape
@@ -174,10 +181,7 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
     lam = np.asarray(eigenvalues, dtype=np.float64)
     prods = np.asarray(prods, dtype=np.float64)
     prior = np.asarray(priors, dtype=np.float64)
-    n, a = np.broadcast_arrays(np.asarray(n_samples, dtype=np.float64),
-                               np.asarray(alpha, dtype=np.float64))
-    shape = n.shape
-    n, a = n.ravel(), _clip_alpha(lam, a.ravel())
+    n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
     b0 = float(intercept_init)
     mix = _Mixture(lam, prods, prior, np.arange(2), np.ones(2), _LABELS, 2)

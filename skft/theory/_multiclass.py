@@ -37,12 +37,13 @@ from ._convex_classification import (
     _check_intercept,
     _check_loss,
     _check_priors,
+    _points,
     _solve_point,
 )
 from ._fixed_point import _Mixture
 from ._proximal import _normal_nodes, get_channel
 from ._separability import _separability_n
-from ._spectrum import Spectrum, _check_n_alpha, _clip_alpha
+from ._spectrum import Spectrum, _check_n_alpha
 
 __all__ = ["MulticlassError", "multiclass_error"]
 
@@ -336,10 +337,7 @@ def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss=
     prior = np.asarray(priors, dtype=np.float64)
     K = prior.size
     b0 = np.zeros(K) if intercept_init is None else np.asarray(intercept_init, dtype=float)
-    n, a = np.broadcast_arrays(np.asarray(n_samples, dtype=np.float64),
-                               np.asarray(alpha, dtype=np.float64))
-    shape = n.shape
-    n, a = n.ravel(), _clip_alpha(lam, a.ravel())
+    n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
     mix = _Mixture(lam, prods[:, :K, :K], prior, np.arange(K), np.ones(K), np.ones(K), -1)
     if not np.any(a == 0):

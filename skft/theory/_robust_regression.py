@@ -4,12 +4,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._convex_classification import _augment, _check_intercept, _check_loss, _squeeze_result
+from ._convex_classification import (
+    _augment,
+    _check_intercept,
+    _check_loss,
+    _points,
+    _squeeze_result,
+)
 from ._fixed_point import _Mixture, _solve_hard, _solve_regular
 from ._noise import noise_law
 from ._proximal import get_channel
 from ._separability import _zero_loss_n_regression
-from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _clip_alpha
+from ._spectrum import Spectrum, _as_float_array, _check_n_alpha
 
 __all__ = ["RobustRegressionRisk", "robust_regression_risk"]
 
@@ -82,10 +88,7 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
     """
     lam = np.asarray(eigenvalues, dtype=np.float64)
     dsq = np.asarray(delta_coords_sq, dtype=np.float64)
-    n, a = np.broadcast_arrays(np.asarray(n_samples, dtype=np.float64),
-                               np.asarray(alpha, dtype=np.float64))
-    shape = n.shape
-    n, a = n.ravel(), _clip_alpha(lam, a.ravel())
+    n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "regression", epsilon)
     b0 = float(intercept_offset)
     prods = dsq[:, None, None]

@@ -199,7 +199,10 @@ REGRESSION_SLOW = [
     ("epsilon_insensitive", "isotropic", "gaussian", "gaussian", 3.0, 0.0,
      dict(epsilon=0.2, d=150)),
     ("huber", "bilevel", "chi2", "laplace", 0.5, 0.01, dict(d=2000, intercept=True)),
-    ("epsilon_insensitive", "powerlaw", "uniform", "student_t", 1.0, 0.05, dict(d=1000)),
+    # Student t noise (5 degrees of freedom): heavy-tailed gaps, whose standard error 8 seeds
+    # underestimate (measured -4.4 SE on 8 seeds, 0.0 SE on 24 others): 24 seeds
+    ("epsilon_insensitive", "powerlaw", "uniform", "student_t", 1.0, 0.05,
+     dict(d=1000, n_seeds=24)),
 ]
 
 

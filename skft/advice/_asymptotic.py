@@ -108,7 +108,9 @@ def estimate_asymptotic_error(
     X = check_features(X, "X")
     n, d = X.shape
     if X_unlabeled is not None:
-        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1)
+        X_unlabeled = check_features(
+            X_unlabeled, "X_unlabeled", n_features=d, min_samples=1, allow_dask=True
+        )
     nn = np.asarray(n if n_samples is None else n_samples, dtype=np.float64)
     aa = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(nn)) or np.any(nn <= 1):

@@ -4,6 +4,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 
+from ..utils._dask_compat import is_dask_array
+
 __all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels"]
 
 
@@ -12,12 +14,20 @@ __all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels"]
 MAX_DENSE_ENTRIES = 20_000_000
 
 
-def check_features(X, name, n_features=None, min_samples=3):
+def check_features(X, name, n_features=None, min_samples=3, allow_dask=False):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
     entries (``n_samples * n_features``); a larger one is refused with a message naming it.
+    ``allow_dask``: a dask array stays lazy (shape and dtype checked here, finiteness where
+    its blocks are reduced, see :mod:`skft.dask`).
     """
+    if allow_dask and is_dask_array(X):  # skft[dask]
+        from ..dask._reduce import as_row_blocks
+
+        X = as_row_blocks(X, name)
+        _check_shape(X.shape, name, n_features, min_samples)
+        return X
     if sp.issparse(X):
         n_rows, n_cols = X.shape
         if n_rows * n_cols > MAX_DENSE_ENTRIES:
@@ -34,19 +44,19 @@ def check_features(X, name, n_features=None, min_samples=3):
         raise ValueError(f"{name} must be numeric, got {type(X).__name__}.") from exc
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
-    if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"{name} must have at least {min_samples} samples (rows), got {arr.shape[0]}."
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one feature (column).")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features but X has {n_features}; they must match."
-        )
+    _check_shape(arr.shape, name, n_features, min_samples)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf.")
     return arr
+
+
+def _check_shape(shape, name, n_features, min_samples):
+    if shape[0] < min_samples:
+        raise ValueError(f"{name} must have at least {min_samples} samples (rows), got {shape[0]}.")
+    if shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column).")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} features but X has {n_features}; they must match.")
 
 
 def resolve_coef_init(coef_init, intercept_init, n_features):

@@ -21,6 +21,7 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._dask_compat import is_dask_array
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._asymptotic import _AsymptoticErrorMixin
 
@@ -182,6 +183,11 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
 
     def _fit_path(self, X, y, *, sample_weight=None, coef_init=None, intercept_init=None,
                   partial=False, classes=None):
+        if is_dask_array(X):  # skft[dask]: moments reduced on the cluster, see _dask_fit.py
+            from ._dask_fit import fit_on_dask
+
+            return fit_on_dask(self, X, y, sample_weight=sample_weight, coef_init=coef_init,
+                               intercept_init=intercept_init, partial=partial, classes=classes)
         first_call = not (partial and hasattr(self, "coef_"))
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums X to detect inf
             X, y = validate_data(self, X, y, accept_sparse="csr",

@@ -25,8 +25,8 @@ def map_tasks(func, items, *, client=None, progress=True, desc="tasks"):
         function or a ``functools.partial`` of one).
     items : iterable
         One task per item (e.g. seeds, or ``(case, seed)`` tuples).
-    client : distributed.Client, default=None
-        None: the active default client if there is one, else run locally.
+    client : distributed.Client, None or False, default=None
+        None: the active default client if there is one, else run here; False: run here.
     progress : bool, default=True
         Show a progress bar (tqdm when installed, else a plain counter on stderr).
     desc : str, default="tasks"
@@ -47,7 +47,7 @@ def map_tasks(func, items, *, client=None, progress=True, desc="tasks"):
     bar = progress_bar(len(items), desc, enable=progress)
     client = _client() if client is None else client
     try:
-        if client is None:
+        if client is None or client is False:
             out = []
             for item in items:
                 out.append(func(item))

@@ -60,9 +60,19 @@ def bench_advice():
 
 
 # --------------------------------------------------------------------------- the tasks
+def pack(func, *args):
+    """A task's item: ``func(*args)`` pickled by value (the workers need not have the script;
+    dask.distributed would pickle a function inside an item by reference)."""
+    import cloudpickle
+
+    return cloudpickle.dumps((func, args))
+
+
 def call(item):
-    """The task: ``item = (func, args)``, the function shipped by value with its item."""
-    func, args = item
+    """The task: unpack an item of :func:`pack` and run it."""
+    import cloudpickle
+
+    func, args = cloudpickle.loads(item)
     return func(*args)
 
 
@@ -79,11 +89,12 @@ def run_sweep(cases, d, n_seeds, client, progress=True):
     from skft.dask import map_tasks
 
     mc = montecarlo()
-    items = [(mc.simulate_seed, (*case, seed, d)) for case in cases for seed in range(n_seeds)]
+    keys = [(case, seed) for case in cases for seed in range(n_seeds)]
+    items = [pack(mc.simulate_seed, *case, seed, d) for case, seed in keys]
     out = map_tasks(call, items, client=client, progress=progress, desc="replicates")
     per_case = defaultdict(list)
-    for (_, args), pair in zip(items, out, strict=True):
-        per_case[tuple(args[:6])].append(pair)
+    for (case, _), pair in zip(keys, out, strict=True):
+        per_case[tuple(case)].append(pair)
     return [(case, mc.summarise(*zip(*per_case[tuple(case)], strict=True))) for case in cases]
 
 
@@ -103,7 +114,7 @@ def run_advice(tasks, client, progress=True):
     from skft.dask import map_tasks
 
     evaluate = bench_advice().evaluate
-    items = [(advice_rows, (evaluate, *t)) for t in tasks]
+    items = [pack(advice_rows, evaluate, *t) for t in tasks]
     return map_tasks(call, items, client=client, progress=progress, desc="seed sets")
 
 

@@ -84,6 +84,8 @@ def test_map_tasks_one_task_per_seed_matches_a_local_loop(client, capsys):
     assert "seeds" in capsys.readouterr().err  # the progress bar, on stderr
     local = [func(s) for s in range(8)]
     assert on_cluster == local  # same order, same numbers
+    with distributed.Client(client.cluster, set_as_default=False) as other:  # explicit client
+        assert map_tasks(func, range(8), client=other, progress=False) == local
 
 
 def _fail_on_three(seed):

@@ -55,6 +55,15 @@ class CrossMoments:
         ``sum_i s_i (x_i - m)(x_i - m)'``.
     scatter_xr : ndarray of shape (n_features, n_targets)
         ``sum_i s_i (x_i - m)(r_i - rbar)'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.dask import cross_moments
+    >>> X = np.arange(12.0).reshape(6, 2); r = np.ones(6)
+    >>> mom = cross_moments(X, r, np.zeros((2, 1)), np.zeros(1))  # in memory: one block
+    >>> mom.n_rows, mom.mean_x.tolist(), mom.mean_r.tolist()
+    (6, [5.0, 6.0], [1.0])
     """
 
     n_rows: int
@@ -104,6 +113,14 @@ class RowMoments:
         ``q2 = sum_i ||u_i - M||^2`` (the trace of ``C``, kept separately for accuracy).
     norm4 : float
         ``q4 = sum_i ||u_i - M||^4``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.dask import row_moments
+    >>> mom = row_moments(np.array([[0.0, 0.0], [2.0, 0.0]]))  # in memory: one block
+    >>> mom.mean.tolist(), mom.norm2, mom.norm4
+    ([1.0, 0.0], 2.0, 2.0)
     """
 
     n_rows: int

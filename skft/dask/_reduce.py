@@ -20,7 +20,11 @@ __all__ = ["as_row_blocks", "cross_moments", "row_moments"]
 
 
 def as_row_blocks(X, name="X"):
-    """``X`` (2-d dask array) with one chunk along the columns and known row chunks."""
+    """``X`` (2-d dask array) with one chunk along the columns and known row chunks; an array
+    in memory becomes one block."""
+    if not isinstance(X, da.Array):
+        X = np.asarray(X)
+        X = da.from_array(X, chunks=X.shape if X.ndim == 2 else -1)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {X.ndim}-d.")
     if any(np.isnan(c) for c in X.chunks[0]):
@@ -85,7 +89,7 @@ def row_moments(X, *, name="X"):
     Parameters
     ----------
     X : dask.array.Array of shape (n_samples, n_features)
-        Any row chunking; column chunks are merged into one.
+        Any row chunking; column chunks are merged into one (an array in memory: one block).
     name : str, default="X"
         The argument's name, for error messages.
 

@@ -57,7 +57,7 @@ def map_tasks(func, items, *, client=None, progress=True, desc="tasks"):
 
         futures = client.map(func, items, pure=False)
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 if fut.status == "error":
                     fut.result()  # raises the task's exception
                 bar.update()

@@ -59,9 +59,9 @@ class CrossMoments:
     Examples
     --------
     >>> import numpy as np
-    >>> from skft.dask import cross_moments
-    >>> X = np.arange(12.0).reshape(6, 2); r = np.ones(6)
-    >>> mom = cross_moments(X, r, np.zeros((2, 1)), np.zeros(1))  # in memory: one block
+    >>> from skft._core._moments import cross_moments  # one block in memory
+    >>> X = np.arange(12.0).reshape(6, 2); r = np.ones((6, 1))
+    >>> mom = cross_moments(X, r)
     >>> mom.n_rows, mom.mean_x.tolist(), mom.mean_r.tolist()
     (6, [5.0, 6.0], [1.0])
     """
@@ -117,8 +117,8 @@ class RowMoments:
     Examples
     --------
     >>> import numpy as np
-    >>> from skft.dask import row_moments
-    >>> mom = row_moments(np.array([[0.0, 0.0], [2.0, 0.0]]))  # in memory: one block
+    >>> from skft._core._moments import row_moments  # one block in memory
+    >>> mom = row_moments(np.array([[0.0, 0.0], [2.0, 0.0]]))
     >>> mom.mean.tolist(), mom.norm2, mom.norm4
     ([1.0, 0.0], 2.0, 2.0)
     """

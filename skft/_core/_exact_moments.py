@@ -13,7 +13,9 @@ the centred scatters, the systems solved (by :func:`skft._core._exact.solve_psd`
 
 * intercept and ``alpha > 0`` (centred): ``(C_xx + w alpha I) dW = C_xr``, ``W = w0 + dW``,
   ``b = rbar - m' dW`` (reference ``(w0, 0)``);
-* intercept and ``alpha = 0`` (augmented, minimum norm from the start ``(ws, bs)``):
+* intercept and ``alpha = 0``: when the least-squares minimiser is unique (``C_xx`` positive
+  definite) it is the centred fit ``C_xx dW = C_xr``, ``b = bs + rbar - m' dW``; otherwise the
+  minimum norm from the start ``(ws, bs)`` on the augmented system
   ``[[C_xx + w m m', w m], [w m', w]] [dW; db] = [C_xr + w m rbar'; w rbar]``;
 * no intercept: ``(C_xx + w m m' + w alpha I) dW = C_xr + w m rbar'``, ``b = b0``.
 
@@ -113,9 +115,14 @@ def _solve(mom, Wr, br, alpha, fit_intercept):
         dW, method = solve_psd(G, mom.scatter_xr)
         return ExactSolution(coef=Wr + dW, intercept=rbar - m @ dW, side="primal",
                              method=method)
+    if fit_intercept:  # alpha = 0
+        dW, method = solve_psd(mom.scatter_xx, mom.scatter_xr)
+        if method == "cholesky":  # unique least squares: the centred fit, no cancellation
+            return ExactSolution(coef=Wr + dW, intercept=br + rbar - m @ dW, side="primal",
+                                 method=method)
     G = mom.scatter_xx + w * np.outer(m, m)
     rhs = mom.scatter_xr + w * np.outer(m, rbar)
-    if fit_intercept:
+    if fit_intercept:  # singular: the minimum norm from the start, on the augmented system
         G = np.block([[G, w * m[:, None]], [w * m[None, :], np.array([[w]])]])
         rhs = np.vstack([rhs, w * rbar[None, :]])
         U, method = solve_psd(G, rhs)

@@ -83,7 +83,7 @@ def row_moments(X, *, name="X"):
     What :func:`skft.advice.estimate_spectrum` needs from unlabelled rows: their number ``N``,
     mean ``M``, scatter ``C = sum_i (u_i - M)(u_i - M)'`` (``d x d``) and the sums of
     ``||u_i - M||^2`` and ``||u_i - M||^4``, each row block reduced about its own mean and the
-    blocks merged pairwise (exact; see :mod:`skft._core._moments`). Memory: one row block plus
+    blocks merged pairwise (exact; see :class:`RowMoments`). Memory: one row block plus
     ``O(d^2)`` per task.
 
     Parameters
@@ -136,7 +136,7 @@ def _cross_block(Xb, yb, sb, encode, coef, intercept, name):
 def cross_moments(X, y, coef, intercept, *, sample_weight=None, encode=None, name="X"):
     """Weighted moments of the rows of ``X`` and of the residuals ``Y - X coef - intercept``.
 
-    Each row block gives :class:`~skft._core._moments.CrossMoments` about its own weighted
+    Each row block gives :class:`CrossMoments` about its own weighted
     means, merged pairwise on the cluster: what the exact solver needs (``X'SX``, ``X'S r``,
     ``X's``, ``s'r``, ``sum s``) in ``O(d^2 + d k)`` memory per task.
 

@@ -126,8 +126,12 @@ def make_client(args):
         return Client(args.scheduler)
     if args.workers == 0:
         return False
+    import dask
     from distributed import Client, LocalCluster
 
+    # keep glibc's dynamic mmap threshold in the workers (dask sets MALLOC_TRIM_THRESHOLD_,
+    # measured to slow these NumPy tasks by 35-40%; see docs/user_guide/scaling.rst)
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     return Client(cluster)

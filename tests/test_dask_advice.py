@@ -16,14 +16,6 @@ from skft.dask import row_moments  # noqa: E402
 from skft.datasets import make_transfer_classification, make_transfer_regression  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, memory_limit="1GiB") as cluster:
-        with distributed.Client(cluster) as c:
-            yield c
-
-
 def _same_advice(a, b, rtol=1e-10):
     assert a.finetune == b.finetune and a.confident == b.confident
     for name in ("pretrained_error", "finetuned_error"):

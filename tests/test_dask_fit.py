@@ -15,14 +15,6 @@ from skft import WarmStartSGDClassifier, WarmStartSGDRegressor  # noqa: E402
 from skft.dask import partial_fit_chunks  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, memory_limit="1GiB") as cluster:
-        with distributed.Client(cluster) as c:
-            yield c
-
-
 def _data(n=3000, d=25, seed=0, offset=0.5):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, d) + offset

@@ -18,14 +18,6 @@ from skft.dask import map_tasks  # noqa: E402
 from skft.datasets import exact_test_error, make_transfer_regression  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, memory_limit="1GiB") as cluster:
-        with distributed.Client(cluster) as c:
-            yield c
-
-
 def _transitions(client):
     """Task state transitions seen by the scheduler so far (grows when tasks run there)."""
     return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)

@@ -86,6 +86,10 @@ def test_dask_fit_errors_name_the_problem(client):
     Xd = da.from_array(X, chunks=100)
     with pytest.raises(ValueError, match="partial_fit_chunks"):
         WarmStartSGDRegressor(w0, solver="sgd").fit(Xd, y)
+    with pytest.raises(ValueError, match="loss='huber'"):
+        WarmStartSGDRegressor(w0, loss="huber", alpha=0.1).fit(Xd, y)
+    with pytest.raises(ValueError, match="calibrate_start='affine' is not available"):
+        WarmStartSGDRegressor(w0, calibrate_start="affine").fit(Xd, y)
     bad = X.copy()
     bad[321, 2] = np.nan
     with pytest.raises(ValueError, match="X contains NaN"):

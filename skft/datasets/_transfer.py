@@ -6,6 +6,8 @@ import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import Bunch, check_random_state
 
+from ..utils._validation import refuse_complex
+
 __all__ = [
     "DISTRIBUTIONS",
     "exact_test_error",
@@ -113,6 +115,7 @@ def _covariance(spectrum, d, rotate, rng, spectrum_params):
     if isinstance(spectrum, str):
         cov = make_spectrum(d, spectrum, **spectrum_params)
     else:
+        refuse_complex(spectrum, "spectrum")
         cov = np.array(spectrum, dtype=np.float64)  # a copy: never mutate the user's array
         if not np.all(np.isfinite(cov)):
             raise ValueError("spectrum must be finite.")
@@ -389,6 +392,7 @@ def exact_test_error(truth, coef):
     >>> exact_test_error(truth, truth.coef_init)          # ||delta||^2 + noise^2
     4.25
     """
+    refuse_complex(coef, "coef")
     w = np.asarray(coef, dtype=np.float64)
     cov = truth.covariance
     if w.shape != (cov.shape[0],):

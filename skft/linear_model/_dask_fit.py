@@ -44,17 +44,21 @@ def fit_on_dask(est, X, y, *, sample_weight=None, coef_init=None, intercept_init
         return est._fit_path(X.compute(), np.asarray(y), sample_weight=sw, coef_init=coef_init,
                              intercept_init=intercept_init)
     alpha = float(est.alpha)
-    if not np.isinf(alpha) and est._resolve_solver(n, p, partial=False) != "exact":
+    if est.calibrate_start is not None:
         raise ValueError(
-            f"fit on a dask array runs the exact solver (squared loss, its d x d normal "
+            f"calibrate_start={est.calibrate_start!r} is not available for fit on a dask array "
+            "(the route reduces the normal equations of the uncalibrated start); calibrate on "
+            "the data in memory, or pass calibrate_start=None.")
+    if not np.isinf(alpha) and (est.loss != "squared_error"
+                                or est._resolve_solver(n, p, partial=False) != "exact"):
+        raise ValueError(
+            f"fit on a dask array runs the exact squared-loss solver (its d x d normal "
             f"equations reduced on the cluster); with solver={est.solver!r}, "
             f"loss={est.loss!r}, early_stopping={est.early_stopping} and {d} features it would "
-            "need SGD: pass solver='exact', or run SGD over the chunks with "
-            "skft.dask.partial_fit_chunks(estimator, X, y).")
-    if np.isinf(alpha) and est.fit_intercept and est.loss != "squared_error":
-        raise ValueError(
-            f"alpha=inf (keep the start) with fit_intercept=True needs loss='squared_error' "
-            f"(its intercept has a closed form), got loss={est.loss!r}")
+            "need the rows themselves: pass solver='exact' with loss='squared_error', or run "
+            "SGD over the chunks with skft.dask.partial_fit_chunks(estimator, X, y).")
+    if est.warm_start and hasattr(est, "coef_"):
+        est._check_warm_start_features(X)
     y = along_rows(y, X, "y")
     encode = None
     if est._y_numeric:
@@ -73,27 +77,28 @@ def fit_on_dask(est, X, y, *, sample_weight=None, coef_init=None, intercept_init
     W0, b0 = est._resolve_start(coef_init, intercept_init, d, k)
     est.coef_init_ = W0 if est._multi_coef else W0[0]
     est.intercept_init_ = b0
-    if est.warm_start and hasattr(est, "coef_"):
-        Ws = np.atleast_2d(np.asarray(est.coef_, dtype=np.float64))
-        bs = np.asarray(est.intercept_, dtype=np.float64)
+    est.start_scale_, est.start_offset_ = np.ones(k), np.zeros(k)
+    est._fit_weighted = sample_weight is not None
+    if np.isinf(alpha):  # keep the start exactly (as in memory): the rows are not needed
+        state = SGDState(coef=W0.T.copy(), intercept=b0.copy())
     else:
-        Ws, bs = W0, b0
-    if np.isinf(alpha):  # keep the start; the intercept: the weighted mean of its residuals
-        Wr, br = W0.T, (np.zeros(k) if est.fit_intercept else bs)
-    else:
+        if est.warm_start and hasattr(est, "coef_"):
+            Ws = np.atleast_2d(np.asarray(est.coef_, dtype=np.float64))
+            bs = np.asarray(est.intercept_, dtype=np.float64)
+            if Ws.shape != W0.shape:
+                raise ValueError(
+                    f"warm_start=True continues from coef_ of shape {Ws.shape}, but this fit "
+                    f"needs shape {W0.shape}; pass warm_start=False to fit from the start")
+        else:
+            Ws, bs = W0, b0
         Wr, br = residual_reference(W0.T, b0, alpha=alpha, fit_intercept=est.fit_intercept,
                                     coef_start=Ws.T, intercept_start=bs)
-    mom = cross_moments(X, y, Wr, br, sample_weight=sample_weight, encode=encode)
-    if not mom.weight > 0:
-        raise ValueError("sample_weight has no positive entry")
-    if np.isinf(alpha):
-        state = SGDState(coef=W0.T.copy(), intercept=mom.mean_r.copy() if est.fit_intercept
-                         else np.array(br, dtype=np.float64))
-        est._keep_weight = float(mom.weight)
-    else:
+        mom = cross_moments(X, y, Wr, br, sample_weight=sample_weight, encode=encode)
+        if not mom.weight > 0:
+            raise ValueError("sample_weight has no positive entry")
         sol = solve_exact_from_moments(mom, Wr, br, alpha=alpha, fit_intercept=est.fit_intercept)
         state = SGDState(coef=sol.coef, intercept=sol.intercept)
-    est.solver_ = "exact"
+    est.solver_ = est._resolve_solver(n, p, partial=False) if np.isinf(alpha) else "exact"
     est.n_iter_, est.t_ = 1, 1.0
     est._state = state
     out_dtype = np.float32 if X.dtype == np.float32 else np.float64

@@ -78,6 +78,9 @@ def test_row_moments_on_cluster_match_numpy(client):
 def test_bad_dask_unlabeled_is_refused_by_name(client):
     X, y, truth = make_transfer_regression(60, 40, random_state=6)
     U = np.random.default_rng(7).standard_normal((500, 40))
+    with pytest.raises(ValueError, match="X_unlabeled has entries too large"):
+        should_finetune(truth.coef_init, X, y,
+                        X_unlabeled=da.from_array(1e160 * U, chunks=100))
     U[123, 4] = np.inf
     with pytest.raises(ValueError, match="X_unlabeled contains NaN or inf"):
         should_finetune(truth.coef_init, X, y, X_unlabeled=da.from_array(U, chunks=100))

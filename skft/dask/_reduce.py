@@ -52,7 +52,8 @@ def along_rows(v, X, name):
 
 
 def _merge(a, b):
-    return a.merge(b)
+    with np.errstate(over="ignore", invalid="ignore"):  # errstate is per thread: set here
+        return a.merge(b)
 
 
 def _tree(parts):
@@ -74,7 +75,8 @@ def _finite(block, name):
 
 
 def _row_block(U, name):
-    return _block_row_moments(_finite(U, name))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: checked after the merge
+        return _block_row_moments(_finite(U, name))
 
 
 def row_moments(X, *, name="X"):
@@ -102,7 +104,8 @@ def row_moments(X, *, name="X"):
     Raises
     ------
     ValueError
-        ``X`` not 2-d or not numeric, with unknown chunk sizes, or with NaN / inf entries.
+        ``X`` not 2-d or not numeric, with unknown chunk sizes, with NaN / inf entries, or
+        with entries whose squared sums overflow float64.
 
     Examples
     --------
@@ -116,7 +119,13 @@ def row_moments(X, *, name="X"):
     X = as_row_blocks(X, name)
     row = dask.delayed(_row_block, pure=True)
     parts = [row(b, name) for b in X.to_delayed().ravel()]
-    return dask.compute(_tree(parts))[0]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: checked below
+        mom = dask.compute(_tree(parts))[0]
+    if not (np.all(np.isfinite(mom.scatter)) and np.isfinite(mom.norm2)):
+        raise ValueError(
+            f"{name} has entries too large for float64 Gram matrices (the sums of their "
+            f"squares overflow); rescale {name} (e.g. with StandardScaler).")
+    return mom
 
 
 def _cross_block(Xb, yb, sb, encode, coef, intercept, name):
@@ -127,10 +136,10 @@ def _cross_block(Xb, yb, sb, encode, coef, intercept, name):
         sb = np.asarray(sb, dtype=np.float64)
         if np.any(sb < 0) or not np.all(np.isfinite(sb)):
             raise ValueError("sample_weight must be finite and non-negative")
-    R = Y - Xb @ coef - intercept[None, :]
-    if not np.all(np.isfinite(R)):
+    if not np.all(np.isfinite(Y)):
         raise ValueError("y contains NaN or inf.")
-    return _block_cross_moments(Xb, R, sb)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: the solve refuses it
+        return _block_cross_moments(Xb, Y - Xb @ coef - intercept[None, :], sb)
 
 
 def cross_moments(X, y, coef, intercept, *, sample_weight=None, encode=None, name="X"):
@@ -183,4 +192,5 @@ def cross_moments(X, y, coef, intercept, *, sample_weight=None, encode=None, nam
     block = dask.delayed(_cross_block, pure=True)
     parts = [block(xb, b, s, encode, coef, intercept, name)
              for xb, b, s in zip(X.to_delayed()[:, 0], yb, sb, strict=True)]
-    return dask.compute(_tree(parts))[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return dask.compute(_tree(parts))[0]

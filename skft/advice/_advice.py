@@ -106,7 +106,7 @@ def should_finetune(
     n, d = X.shape
     if X_unlabeled is not None:
         X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names)
+                                     reference_names=names, allow_dask=True)
     if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     if not 0 < confidence < 1:

@@ -115,7 +115,7 @@ def estimate_asymptotic_error(
     n, d = X.shape
     if X_unlabeled is not None:
         X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names)
+                                     reference_names=names, allow_dask=True)
     nn = np.asarray(n if n_samples is None else n_samples, dtype=np.float64)
     aa = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(nn)) or np.any(nn <= 1):

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from ..utils._dask_compat import is_dask_array
+
 __all__ = ["SpectrumEstimate", "estimate_spectrum"]
 
 
@@ -103,9 +105,12 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     ----------
     A : ndarray of shape (n_rows, n_features)
         Centred rows (validated by the caller; not modified).
-    extra : ndarray of shape (n_extra, n_features), default=None
+    extra : ndarray or dask array of shape (n_extra, n_features), default=None
         More rows from the same distribution (e.g. unlabelled data), centred here by their
         own mean, pooled with ``A`` without copying them when ``n_rows + n_extra > d``.
+        A dask array (``skft[dask]``) is reduced blockwise on the cluster to its mean, its
+        ``d x d`` scatter and the sums of its rows' squared norms and their squares
+        (:func:`skft.dask.row_moments`): the same estimate, in memory ``O(d^2)``.
     n_grid : int, default=160
         Number of candidate eigenvalues (log-spaced, plus zero) in the fitted mixture.
     n_path : int, default=64
@@ -127,14 +132,20 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     """
     A = np.asarray(A, dtype=float)
     d = A.shape[1]
-    if extra is None:
-        g, fro2 = _gram_eigenvalues(A)
-        row_sq = np.einsum("ij,ij->i", A, A)
+    if is_dask_array(extra) and A.shape[0] + extra.shape[0] > d:
+        # skft[dask]: the unlabelled rows' moments reduced blockwise on the cluster
+        from ..dask import row_moments
+
+        g, fro2, m, sq1, sq2 = row_moments(extra, name="X_unlabeled").spectrum_stats(A)
     else:
-        g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
-    m = row_sq.size
-    trace = float(row_sq.sum() / m)
-    trace_sq = float((fro2 - np.sum(row_sq**2)) / (m * (m - 1))) if m > 1 else np.nan
+        if extra is None:
+            g, fro2 = _gram_eigenvalues(A)
+            row_sq = np.einsum("ij,ij->i", A, A)
+        else:
+            g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
+        m, sq1, sq2 = row_sq.size, row_sq.sum(), np.sum(row_sq**2)
+    trace = float(sq1 / m)
+    trace_sq = float((fro2 - sq2) / (m * (m - 1))) if m > 1 else np.nan
     if m >= 50 * d:
         eig = np.sort(g / m)[::-1]
         if eig.size < d:

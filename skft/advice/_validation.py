@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
+from ..utils._dask_compat import is_dask_array
 from ..utils._feature_names import align_columns, feature_names, name_order
 from ..utils._validation import joint_multiclass_start, refuse_complex
 
@@ -27,7 +28,8 @@ class InputScaleError(FloatingPointError, ValueError):
     ValueError naming the argument, and a FloatingPointError: a numerical limit)."""
 
 
-def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET):
+def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
+                   allow_dask=False):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
@@ -37,7 +39,15 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     ``reference_names``: when given (even None), this is another array of the features of
     ``X`` (``X_unlabeled``) and these are the names of ``X``: the columns of a DataFrame are
     then matched by name (a warning when only one of them has names, as scikit-learn does).
+    ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
+    finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
     """
+    if allow_dask and is_dask_array(X):  # skft[dask]
+        from ..dask._reduce import as_row_blocks
+
+        X = as_row_blocks(X, name)
+        _check_shape(X.shape, name, n_features, min_samples)
+        return X
     refuse_complex(X, name)
     if reference_names is not _UNSET:
         X = align_columns(X, reference_names, name, "X")
@@ -62,16 +72,7 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
         raise ValueError(f"{name} must be numeric, got {type(X).__name__}: {exc}") from exc
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
-    if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"{name} must have at least {min_samples} samples (rows), got {arr.shape[0]}."
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one feature (column).")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features but X has {n_features}; they must match."
-        )
+    _check_shape(arr.shape, name, n_features, min_samples)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf.")
     top = float(np.max(np.abs(arr), initial=0.0))
@@ -82,6 +83,15 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
             f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
             f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
     return arr
+
+
+def _check_shape(shape, name, n_features, min_samples):
+    if shape[0] < min_samples:
+        raise ValueError(f"{name} must have at least {min_samples} samples (rows), got {shape[0]}.")
+    if shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column).")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} features but X has {n_features}; they must match.")
 
 
 def resolve_coef_init(coef_init, intercept_init, n_features, feature_names_X=None):

@@ -22,6 +22,7 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._dask_compat import is_dask_array
 from ..utils._doc_link import DocLinkMixin
 from ..utils._feature_names import name_order
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
@@ -245,6 +246,11 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
 
     def _fit_path(self, X, y, *, sample_weight=None, coef_init=None, intercept_init=None,
                   partial=False, classes=None):
+        if is_dask_array(X):  # skft[dask]: moments reduced on the cluster, see _dask_fit.py
+            from ._dask_fit import fit_on_dask
+
+            return fit_on_dask(self, X, y, sample_weight=sample_weight, coef_init=coef_init,
+                               intercept_init=intercept_init, partial=partial, classes=classes)
         first_call = not (partial and hasattr(self, "coef_"))
         for value, name in ((X, "X"), (y, "y"), (sample_weight, "sample_weight"),
                             (coef_init, "coef_init"), (intercept_init, "intercept_init")):

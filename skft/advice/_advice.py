@@ -1,10 +1,13 @@
 """``should_finetune``: fine-tune or keep the pretrained model? Theory and LOO side by side."""
 
+from dataclasses import replace
+
 import numpy as np
 
-from ._core import regression_problem
-from ._core_classification import classification_problem
-from ._result import ErrorEstimate, FinetuneAdvice, _basis_short, _grouped, merge_intervals
+from ._classification import classification_problem
+from ._regression import regression_problem
+from ._report import _basis_short, _grouped
+from ._result import ErrorEstimate, FinetuneAdvice, merge_intervals
 from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
 
 __all__ = ["ErrorEstimate", "FinetuneAdvice", "should_finetune"]
@@ -161,9 +164,15 @@ def _assemble(res, task, setting, curve_n, classes=None):
     unk = res["unknowns"]
     fallbacks = tuple(unk.fallbacks)
     loo_finetune = None if res["loo"] is None else bool(res["loo"] < pre.value)
+    checks = tuple(res.get("checks", ()))
     # confident only when the gap is beyond z standard errors AND the assumption-free
-    # leave-one-out comparison makes the same decision (see the docstring of `confident`)
-    confident = bool(abs(gap) > z * res["gap_se"]) and loo_finetune == bool(gap < 0)
+    # leave-one-out comparison makes the same decision AND every check passed (see the
+    # docstring of `confident`)
+    confident = (
+        bool(abs(gap) > z * res["gap_se"])
+        and loo_finetune == bool(gap < 0)
+        and all(c.passed for c in checks)
+    )
     if res["loo"] is None:
         # no empirical check at this alpha: do not claim confidence on the theory alone
         confident = False
@@ -191,6 +200,9 @@ def _assemble(res, task, setting, curve_n, classes=None):
         curve_finetuned=res["curve"],
         curve_recommended=res["curve_best"],
         classes=classes,
+        checks=checks,
+        n_effective=res.get("n_effective"),
+        realised_spread=res.get("realised_spread"),
         **basis,
         **setting,
     )
@@ -215,6 +227,12 @@ def _combine(per_class, setting, curve_n, classes):
     loos = [a.loo_error for a in per_class]
     loo = None if any(v is None for v in loos) else float(np.mean(loos))
     rec = [a.recommended_alpha for a in per_class]
+    checks = []
+    for lab, a in zip(classes, per_class, strict=True):
+        for c in a.checks:
+            item = replace(c, detail=f"class {lab!s} vs rest: {c.detail}")
+            if not c.passed or not any(x.name == c.name for x in checks):
+                checks.append(item)
     assumptions = per_class[0].assumptions[:-1] + (
         "multiclass: one-vs-rest problems, decided on the mean one-vs-rest error rate",
         f"decision's pretrained error: mean over the one-vs-rest problems of the "
@@ -230,6 +248,7 @@ def _combine(per_class, setting, curve_n, classes):
             abs(ft.value - dec.value) > z * gap_se
             and loo is not None
             and (loo < pre.value) == (ft.value < dec.value)
+            and all(c.passed for c in checks)
         ),
         pretrained_error=pre,
         finetuned_error=ft,
@@ -251,5 +270,7 @@ def _combine(per_class, setting, curve_n, classes):
         decision_pretrained_error=dec,
         decision_basis=basis,
         decision_basis_reason=reason,
+        checks=tuple(checks),
+        n_effective=per_class[0].n_effective,
         **setting,
     )

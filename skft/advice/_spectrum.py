@@ -80,20 +80,71 @@ def _gram_eigenvalues(A):
     return g, float(np.sum(g**2))
 
 
-def _stats_with_extra(A, U):
-    """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` without
+def _stats_with_extra(A, U, *, centre=True, augment=False):
+    """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` (``U`` as it is
+    when ``centre`` is False; a constant column 1 appended to both when ``augment``) without
     forming the stacked or the centred copy when the feature side is the smaller one."""
     m = A.shape[0] + U.shape[0]
-    d = A.shape[1]
-    mean = U.mean(axis=0)
-    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean
-    row_sq = np.r_[np.einsum("ij,ij->i", A, A), u_sq]
+    d = A.shape[1] + int(augment)
+    mean = U.mean(axis=0) if centre else np.zeros(U.shape[1])
+    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean + float(augment)
+    row_sq = np.r_[np.einsum("ij,ij->i", A, A) + float(augment), u_sq]
     if m <= d:
-        g, fro2 = _gram_eigenvalues(np.vstack([A, U - mean]))
-        return g, fro2, row_sq
+        stacked = np.vstack([A, U - mean])
+        gram = stacked @ stacked.T + float(augment)
+        g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+        return g, float(np.sum(g**2)), row_sq
     gram = A.T @ A + U.T @ U - U.shape[0] * np.outer(mean, mean)
+    if augment:
+        col = A.sum(axis=0) + U.sum(axis=0)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[float(m)]])]])
     g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2)), row_sq
+
+
+def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64):
+    """:func:`estimate_spectrum` of the design a :class:`GramFactor` factorised.
+
+    Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
+    ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
+    as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
+    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``).
+
+    Parameters
+    ----------
+    factor : GramFactor
+    extra : ndarray of shape (n_extra, n_features), default=None
+    n_grid, n_path : int
+        As in :func:`estimate_spectrum`.
+
+    Returns
+    -------
+    SpectrumEstimate
+    """
+    X = factor.X
+    d = factor.n_features
+    if extra is not None:
+        A = X - X.mean(axis=0) if factor.intercept == "free" else X
+        g, fro2, row_sq = _stats_with_extra(
+            A,
+            np.asarray(extra, dtype=float),
+            centre=factor.intercept == "free",
+            augment=factor.intercept == "augmented",
+        )
+        m = row_sq.size
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+        return _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path)
+    g = factor.eigenvalues
+    m = X.shape[0]
+    if m > d:
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
+    elif factor.intercept == "free":
+        n_null = int(np.sum(np.all(X == X[0], axis=0)))
+    elif factor.intercept == "none":
+        n_null = int(np.sum(np.all(X == 0.0, axis=0)))
+    else:
+        n_null = 0
+    return _fit_spectrum(g, float(np.sum(g**2)), factor.row_sq, d, n_null, n_grid, n_path)
 
 
 def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
@@ -130,8 +181,22 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     if extra is None:
         g, fro2 = _gram_eigenvalues(A)
         row_sq = np.einsum("ij,ij->i", A, A)
+        m = A.shape[0]
+        if m > d:
+            n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
+        else:
+            n_null = int(np.sum(np.all(A == 0.0, axis=0)))
     else:
         g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
+        m = row_sq.size
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+    return _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path)
+
+
+def _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path):
+    """The fit of :func:`estimate_spectrum` from the Gram eigenvalues ``g`` of ``A'A``
+    (unnormalised, either side), ``||A'A||_F^2``, the row norms and the number ``n_null`` of
+    directions the rows provably never vary along."""
     m = row_sq.size
     trace = float(row_sq.sum() / m)
     trace_sq = float((fro2 - np.sum(row_sq**2)) / (m * (m - 1))) if m > 1 else np.nan
@@ -139,7 +204,7 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
         eig = np.sort(g / m)[::-1]
         if eig.size < d:
             eig = np.concatenate([eig, np.zeros(d - eig.size)])
-        return SpectrumEstimate(eig, trace, trace_sq, m, "sample")
+        return SpectrumEstimate(eig[:d], trace, trace_sq, m, "sample")
     g = g / m
     q = g.size
     tau = trace / d
@@ -172,10 +237,6 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     k_min = float(k.min())
     vals = np.where(idx <= 1, max(k_min, ell[1]), ell[idx])
     eig = np.sort(vals)[::-1]
-    if m > d:
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
-    else:
-        n_null = int(np.sum(np.all(A == 0.0, axis=0))) if extra is None else 0
     if n_null:
         eig[d - n_null :] = 0.0
     if eig.sum() > 0:  # match the unbiased trace exactly after the quantile rounding

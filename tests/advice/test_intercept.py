@@ -82,6 +82,7 @@ def test_gap_stderr_pairs_the_raw_residuals(alpha):
     # r = y - X w0 - b0 (the pretrained error is mean(r^2), offset included): its standard
     # error is the paired std(e^2 - r^2)/sqrt(n) with the same r (it used r - mean(r))
     from skft.advice import loo_residuals
+    from skft.advice._regression import FS_INFLATION
 
     X, y, truth = make_transfer_regression(60, 150, random_state=0)
     y = y + OFFSET
@@ -90,4 +91,7 @@ def test_gap_stderr_pairs_the_raw_residuals(alpha):
     r = y - X @ w0
     e = loo_residuals(X, r, alpha, fit_intercept=True).residuals
     assert adv.loo_error == pytest.approx(np.mean(e**2))
-    assert adv.gap_stderr == pytest.approx(np.std(e**2 - r**2, ddof=1) / np.sqrt(r.size))
+    # the gap's standard error adds the finite-size spread of the realised error (issue 8)
+    paired = np.std(e**2 - r**2, ddof=1) / np.sqrt(r.size)
+    spread = FS_INFLATION * adv.realised_spread
+    assert adv.gap_stderr == pytest.approx(np.hypot(paired, spread))

@@ -40,9 +40,9 @@ from scipy.stats import combine_pvalues, shapiro
 
 from ..theory._classification import _classification_error
 from ..theory._derived import _optimal_alpha
-from ._core import _best_curve, _loo, _z, helps_intervals
 from ._estimate import estimate_classification_unknowns
 from ._loo import loo_residuals
+from ._regression import _best_curve, _z, helps_intervals
 
 __all__ = [
     "classification_problem",
@@ -90,7 +90,7 @@ def wilson_interval(errors, n, z):
 
     Examples
     --------
-    >>> from skft.advice._core_classification import wilson_interval
+    >>> from skft.advice._classification import wilson_interval
     >>> [round(v, 3) for v in wilson_interval(0, 40, 1.96)]
     [0.0, 0.022, 0.0, 0.088]
     """
@@ -136,7 +136,7 @@ def gaussian_margin_error(margin, y_pm):
     --------
     >>> import numpy as np
     >>> from scipy.special import ndtr
-    >>> from skft.advice._core_classification import gaussian_margin_error
+    >>> from skft.advice._classification import gaussian_margin_error
     >>> rng = np.random.default_rng(0)
     >>> y = np.where(np.arange(400) % 2 == 0, 1.0, -1.0)
     >>> margin = y * (1.5 + rng.standard_normal(400))   # true error Phi(-1.5)
@@ -205,7 +205,7 @@ def margin_normality_pvalue(margin, y_pm, max_samples=SHAPIRO_MAX_SAMPLES):
     Examples
     --------
     >>> import numpy as np
-    >>> from skft.advice._core_classification import margin_normality_pvalue
+    >>> from skft.advice._classification import margin_normality_pvalue
     >>> rng = np.random.default_rng(0)
     >>> y = np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
     >>> bool(margin_normality_pvalue(y * (1 + rng.standard_normal(200)), y) > 0.01)
@@ -256,7 +256,7 @@ def decision_pretrained_error(margin, y_pm, counted, level=NORMALITY_LEVEL):
     Examples
     --------
     >>> import numpy as np
-    >>> from skft.advice._core_classification import decision_pretrained_error
+    >>> from skft.advice._classification import decision_pretrained_error
     >>> rng = np.random.default_rng(0)
     >>> y = np.where(np.arange(300) % 2 == 0, 1.0, -1.0)
     >>> margin = y * (1.5 + rng.standard_normal(300))
@@ -302,6 +302,13 @@ def decision_pretrained_error(margin, y_pm, counted, level=NORMALITY_LEVEL):
         ),
         normality_pvalue=pvalue,
     )
+
+
+def _loo(X, r, alpha, fit_intercept):
+    try:
+        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
+    except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
+        return None
 
 
 def _error_and_se(s, se):

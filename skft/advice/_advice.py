@@ -144,7 +144,10 @@ def _assemble(res, task, setting, curve_n, classes=None):
         pre = ErrorEstimate(*map(float, res["pretrained"]), *res["pretrained_interval"])
     else:
         pre = ErrorEstimate.from_se(*res["pretrained"], z)
-    ft = ErrorEstimate.from_se(*res["finetuned"], z)
+    if "finetuned_interval" in res:  # regression: lognormal interval of the realised error
+        ft = ErrorEstimate(*map(float, res["finetuned"]), *res["finetuned_interval"])
+    else:
+        ft = ErrorEstimate.from_se(*res["finetuned"], z)
     basis = dict(decision_pretrained_error=pre)
     assumptions = tuple(res["unknowns"].assumptions)
     if "decision" in res:  # classification: Gaussian-margin or counted (see the attribute)

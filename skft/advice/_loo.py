@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GramFactor", "LeaveOneOut", "loo_residuals"]
+__all__ = ["GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
 
 _RANK_TOL = 1e-10
 
@@ -112,6 +112,49 @@ class LeaveOneOut:
         pred = y - self.residuals
         rate = (np.sign(pred) != y).mean(axis=-1)
         return float(rate) if np.ndim(rate) == 0 else rate
+
+
+@dataclass(frozen=True)
+class SpectralTerms:
+    """Energies of the residuals along the eigen-directions of a design (see
+    :meth:`GramFactor.spectral`): ``eigenvalues`` and ``energy`` per direction, and on the
+    feature side the energy ``perp_energy`` of the ``perp_count`` directions outside the
+    column space.
+    """
+
+    n: int
+    eigenvalues: np.ndarray
+    energy: np.ndarray
+    perp_energy: float
+    perp_count: int
+    feature_side: bool
+
+    def gcv_weights(self, alphas):
+        """Rows ``a`` with ``GCV(alpha) = sum_j a_j e_j + a_perp perp_energy``."""
+        n = self.n
+        rows, perp = [], []
+        for a in np.asarray(alphas, dtype=float):
+            if self.feature_side:
+                w = (n * a) / (self.eigenvalues + n * a) if a > 0 else np.zeros(self.energy.size)
+                total = w.sum() + self.perp_count
+            else:
+                if a == 0.0 and np.any(self.eigenvalues <= 0):
+                    rows.append(np.full(self.energy.size, np.nan))
+                    perp.append(np.nan)
+                    continue
+                w = 1.0 / (self.eigenvalues + n * a)
+                total = w.sum()
+            rows.append(n * w**2 / total**2 if total > 0 else np.full(w.size, np.nan))
+            perp.append(n / total**2 if total > 0 else np.nan)
+        return np.array(rows), np.array(perp)
+
+    def covariance(self, rows, perp):
+        """Covariance of the quadratic forms ``rows @ e + perp * perp_energy``."""
+        c2 = self.energy**2 / 3.0
+        cov = 2.0 * (rows * c2) @ rows.T
+        if self.perp_count > 0:
+            cov += 2.0 * np.outer(perp, perp) * self.perp_energy**2 / self.perp_count
+        return cov
 
 
 class GramFactor:
@@ -255,6 +298,40 @@ class GramFactor:
                 if denom > 1e-12:
                     g_out[j] = res / denom
         return np.mean(g_out**2, axis=1), g_out
+
+    def spectral(self, r):
+        """The residuals' energy per eigen-direction of the design, for quadratic forms.
+
+        Every statistic the profile is fitted to (GCV along ``alpha``, ``mean(r^2)``, the
+        Dicker statistic) is a quadratic form ``r' M r`` whose matrix is diagonal in the
+        eigenbasis of the design's Gram matrix (plus, on the feature side, a multiple of the
+        identity on the complement of the column space). Their covariance follows as for
+        Gaussian quadratic forms, ``Cov(r'Ar, r'Br) = 2 tr(A C B C)``, with ``C`` diagonal in
+        that basis: the energy ``e_j = (u_j' r)^2`` of each direction estimates ``c_j``
+        (``c_j^2`` by ``e_j^2 / 3``) and the complement's energy is spread evenly over it.
+        This carries the dependence between samples that per-sample standard errors miss
+        (a few directions dominate GCV near the interpolation threshold).
+
+        Parameters
+        ----------
+        r : ndarray of shape (n_samples,)
+
+        Returns
+        -------
+        SpectralTerms
+        """
+        rt = self._target(r)
+        s = self.eigenvalues
+        if self.side == "kernel":
+            e = (self._U.T @ rt) ** 2
+            return SpectralTerms(self.n, s, e, 0.0, 0, False)
+        keep = ~self._null()
+        z = self._XV.T @ rt
+        e = np.where(keep, z**2 / np.where(keep, s, 1.0), 0.0)[keep]
+        extra = 1 if self.intercept == "free" else 0
+        perp = max(float(rt @ rt - e.sum()), 0.0)
+        count = self.n - extra - int(keep.sum())
+        return SpectralTerms(self.n, s[keep], e, perp, count, True)
 
     # ------------------------------------------------------------------ LOO
     def loo(self, r, alpha):

@@ -125,6 +125,9 @@ class ShiftProfile:
         theory reproduces them within their standard errors).
     n_obs : int
         Number of observations fitted.
+    pretrained_covariance : ndarray of shape (n_bins + 1,)
+        Covariance of ``(noise_var, levels)`` with the observed pretrained error of the
+        design (for the standard error of the gap).
 
     Examples
     --------
@@ -147,6 +150,7 @@ class ShiftProfile:
     covariance: np.ndarray = field(repr=False)
     lack_of_fit: float = 0.0
     n_obs: int = 0
+    pretrained_covariance: np.ndarray = field(default=None, repr=False)
 
     @property
     def delta_sq(self):
@@ -195,22 +199,33 @@ class ShiftProfile:
             var = np.einsum("ij,jk,ik->i", rows, self.covariance, rows)
         return np.sqrt(np.where(np.isnan(var), np.inf, np.maximum(var, 0.0))).reshape(shape)
 
+    def risk_cov_pretrained(self, n, alpha):
+        """Covariance of :meth:`risk` with the observed pretrained error of the design."""
+        _, rows, _, _, shape = self._terms(n, alpha)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = rows @ self.pretrained_covariance
+        return out.reshape(shape)
+
     def realised_sd(self, n, alpha):
         """Spread of the realised fine-tuned error around the predicted one (finite size).
 
         The test error of the model fitted on one sample is a random quantity around the
         risk. Its variance part ``V = s2 (a - 1)`` (a quadratic form in the noise) has, for
-        Gaussian noise, relative variance ``2 a / df1`` (exact in the isotropic case at
-        ``alpha = 0`` on both sides of the threshold); the bias part ``B`` (a quadratic form
-        in the shift, random through ``X``) is given relative variance ``2 / df1``. Near the
+        Gaussian noise, relative variance ``2 a / df1``, and its bias part ``B`` (the shift
+        left in the directions the fit does not reach, random through ``X``) relative
+        variance ``2 (a - 1)^2 / (a df1)``; both are exact for isotropic Gaussian features at
+        ``alpha = 0`` on either side of the threshold, and used as such otherwise. Near the
         threshold ``a = n / (n - df2)`` is large and so is this spread.
         """
         risk, _, amp, df1, shape = self._terms(n, alpha)
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             var_part = self.noise_var * (amp - 1.0)
             bias_part = np.maximum(risk - self.noise_var * amp, 0.0)
             df1 = np.maximum(df1, 1.0)
-            var = var_part**2 * 2.0 * amp / df1 + bias_part**2 * 2.0 / df1
+            var = (
+                var_part**2 * 2.0 * amp / df1
+                + bias_part**2 * 2.0 * (amp - 1.0) ** 2 / (amp * df1)
+            )
         return np.sqrt(np.maximum(var, 0.0)).reshape(shape)
 
     def amplification(self, n, alpha):
@@ -266,7 +281,7 @@ def _risk_rows(ev, bins, n_bins, n, alpha, chunk=256, scaled=True):
 
 
 def fit_shift_profile(
-    spectrum_ev, n_samples, alphas, gcv, gcv_terms, m1_terms, t2=None, emphasis=None
+    spectrum_ev, n_samples, alphas, observed, observed_cov, emphasis=None, use_dicker=True
 ):
     """Fit the noise variance and the shift-weighted spectral measure (module docstring).
 
@@ -279,16 +294,16 @@ def fit_shift_profile(
         intercept).
     alphas : ndarray of shape (m,)
         Pulls of the GCV curve.
-    gcv : ndarray of shape (m,)
-        GCV errors (``nan`` where undefined: dropped).
-    gcv_terms : ndarray of shape (m, n)
-        Per-sample terms ``g`` with ``GCV = mean(g^2)`` (for the covariance).
-    m1_terms : ndarray of shape (n,)
-        Per-sample terms of the pretrained error ``s2 + delta' Sigma delta`` (their mean).
-    t2 : (float, ndarray of shape (n,)) or None
-        The Dicker statistic and its jackknife pseudo-values.
+    observed : ndarray of shape (m + 2,)
+        The GCV errors along ``alphas`` (``nan`` where undefined: dropped), the pretrained
+        error ``s2 + delta' Sigma delta`` of the design and the Dicker statistic
+        ``delta' Sigma^2 delta``.
+    observed_cov : ndarray of shape (m + 2, m + 2)
+        Their covariance (:meth:`SpectralTerms.covariance`).
     emphasis : ndarray of bool of shape (m,), default=None
         Points of the curve weighted ``EMPHASIS`` times (the pull asked for).
+    use_dicker : bool, default=True
+        Whether the Dicker statistic is fitted too.
 
     Returns
     -------
@@ -296,53 +311,38 @@ def fit_shift_profile(
     """
     ev = np.asarray(spectrum_ev, dtype=float)
     bins, nb = _bins(ev)
-    keep = np.isfinite(gcv)
-    alphas, gcv, g = alphas[keep], gcv[keep], gcv_terms[keep]
-    n_rows = g.shape[1]
+    m_all = alphas.size
+    gcv = observed[:m_all]
     rows, _, _, _ = _risk_rows(ev, bins, nb, float(n_samples), alphas)
-    ok = np.isfinite(rows[:, 0])
-    rows, gcv, g, alphas = rows[ok], gcv[ok], g[ok], alphas[ok]
+    keep = np.isfinite(gcv) & np.isfinite(rows[:, 0])
+    idx = np.r_[np.flatnonzero(keep), m_all, m_all + 1][: keep.sum() + (2 if use_dicker else 1)]
+    rows, gcv = rows[keep], gcv[keep]
     amp = rows[:, 0].copy()
     k0 = _solve_kappa(ev, np.array([float(n_samples)]), np.array([0.0]))[0][0]
     L = _bin_sums(ev, bins, nb)
-    m1 = float(np.mean(m1_terms))
+    m1 = float(observed[m_all])
     if not m1 > 0:
         return ShiftProfile(
-            ev,
-            bins,
-            np.zeros(nb),
-            0.0,
-            float(n_samples),
-            float(k0),
-            0.0,
-            np.zeros((nb + 1, nb + 1)),
-            0.0,
-            0,
+            ev, bins, np.zeros(nb), 0.0, float(n_samples), float(k0), 0.0,
+            np.zeros((nb + 1, nb + 1)), 0.0, 0, np.zeros(nb + 1),
         )
     # observations y = M theta + error: the curve G = GCV / amp, then m1 and t2
-    M = [rows / amp[:, None]]
-    y = [gcv / amp]
-    infl = [(g**2) / amp[:, None]]
-    M.append(np.r_[1.0, L][None, :])
-    y.append([m1])
-    infl.append(np.asarray(m1_terms, dtype=float)[None, :])
-    if t2 is not None and np.all(np.isfinite(t2[1])):
-        Q = _bin_sums(ev**2, bins, nb)
-        M.append(np.r_[0.0, Q][None, :])
-        y.append([float(t2[0])])
-        infl.append(np.asarray(t2[1], dtype=float)[None, :])
+    M = [rows / amp[:, None], np.r_[1.0, L][None, :]]
+    scale_obs = np.r_[1.0 / amp, 1.0]
+    if use_dicker:
+        M.append(np.r_[0.0, _bin_sums(ev**2, bins, nb)][None, :])
+        scale_obs = np.r_[scale_obs, 1.0]
     M = np.vstack(M)
-    y = np.concatenate(y)
-    infl = np.vstack(infl)
-    cov = np.atleast_2d(np.cov(infl) / n_rows)
+    y = observed[idx] * scale_obs
+    cov = observed_cov[np.ix_(idx, idx)] * np.outer(scale_obs, scale_obs)
     cov = cov + np.diag((MODEL_RTOL * np.abs(y)) ** 2 + 1e-12 * m1**2)
     # weighted least squares (the curve's points are strongly correlated: generalised least
     # squares would trade a common offset of the whole curve for its shape), the curve
     # counting as CURVE_WEIGHT observations, the pull asked for as EMPHASIS of them
     var = np.diag(cov)
     w = 1.0 / var
-    m = alphas.size
-    wc = np.ones(m) if emphasis is None else np.where(emphasis[keep][ok], EMPHASIS, 1.0)
+    m = int(keep.sum())
+    wc = np.ones(m) if emphasis is None else np.where(emphasis[keep], EMPHASIS, 1.0)
     wc = CURVE_WEIGHT * wc / wc.sum()
     w[:m] = wc / var[:m]
     sw = np.sqrt(w)
@@ -361,15 +361,16 @@ def fit_shift_profile(
     theta = sol.x / scale
     resid = (M @ theta - y) / np.sqrt(var)
     lack = float(np.sum(w * var * resid**2) / np.sum(w * var))
-    # sandwich covariance of the weighted fit: (A'WA + P)^-1 A'W C W A (A'WA + P)^-1
+    # sandwich covariance of the weighted fit: theta ~ L y with L = (A'WA + P'P)^-1 M'W,
+    # Cov(theta) = L C L' + (A'WA + P'P)^-1 P'P (A'WA + P'P)^-1, Cov(theta, m1) = L C e_m1
     info = A_all.T @ A_all
     try:
         inv = cho_solve(cho_factor(info + 1e-12 * np.trace(info) * np.eye(nb + 1)), np.eye(nb + 1))
     except np.linalg.LinAlgError:
         inv = np.linalg.pinv(info)
-    WM = M * w[:, None]
-    meat = WM.T @ cov @ WM + prior.T @ prior
-    post = inv @ meat @ inv
+    lin = inv @ (M * w[:, None]).T
+    post = lin @ cov @ lin.T + inv @ (prior.T @ prior) @ inv
+    with_m1 = lin @ cov[:, m]
     levels = theta[1:]
     dsq = np.where(bins >= 0, levels[np.maximum(bins, 0)], 0.0)
     sig = ev * dsq
@@ -386,4 +387,5 @@ def fit_shift_profile(
         covariance=post,
         lack_of_fit=lack,
         n_obs=int(resid.size),
+        pretrained_covariance=with_m1,
     )

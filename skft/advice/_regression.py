@@ -54,7 +54,7 @@ __all__ = [
 
 #: Calibrated inflation of the standard error of the predicted fine-tuned error (module
 #: docstring).
-FS_INFLATION = 1.8
+FS_INFLATION = 1.15
 
 
 class DependentRowsWarning(UserWarning):
@@ -78,6 +78,25 @@ class DependentRowsWarning(UserWarning):
 
 def _z(confidence):
     return float(ndtri(0.5 + confidence / 2.0))
+
+
+def lognormal_interval(value, stderr, z):
+    """``value * exp(-+ z s)`` with ``s^2 = log(1 + (stderr / value)^2)``.
+
+    The interval of a positive, right-skewed quantity (a realised test error): symmetric on
+    the log scale, that of the lognormal law with mean ``value`` and standard deviation
+    ``stderr`` (up to the centring).
+
+    Examples
+    --------
+    >>> from skft.advice._regression import lognormal_interval
+    >>> [round(v, 3) for v in lognormal_interval(1.0, 0.2, 1.96)]
+    [0.679, 1.473]
+    """
+    if not (value > 0 and np.isfinite(value) and np.isfinite(stderr)):
+        return (0.0, float(value) + z * float(stderr)) if np.isfinite(stderr) else (0.0, np.inf)
+    s = float(np.sqrt(np.log1p((stderr / value) ** 2)))
+    return float(value * np.exp(-z * s)), float(value * np.exp(z * s))
 
 
 def helps_intervals(finetuned, pretrained, rank, n_max, n_grid=400):
@@ -143,40 +162,40 @@ class DesignFit:
 
 
 def _dicker(factor, rt):
-    """``T2 = sum_{i != j} r_i r_j z_i'z_j / (n (n - 1))`` and its jackknife pseudo-values."""
+    """``T2 = sum_{i != j} r_i r_j z_i'z_j / (n (n - 1))``, an unbiased ``delta' Sigma^2 delta``."""
     n = rt.size
     Gr = factor.apply_gram(rt)
-    diag = factor.row_sq
-    off = float(rt @ Gr - np.sum(diag * rt**2))
-    t2 = off / (n * (n - 1))
-    if n < 3:
-        return t2, np.full(n, t2)
-    off_loo = off - 2.0 * rt * (Gr - diag * rt)
-    t2_loo = off_loo / ((n - 1) * (n - 2))
-    return t2, n * t2 - (n - 1) * t2_loo
+    return float(rt @ Gr - np.sum(factor.row_sq * rt**2)) / (n * (n - 1))
 
 
 def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None):
-    """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve."""
+    """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve.
+
+    The observations are the GCV errors along :func:`alpha_path`, the design's pretrained
+    error (``mean(r^2)``; with a free intercept the centred ``sum((r - mean r)^2) / (n - 1)``)
+    and the Dicker statistic; their covariance is that of quadratic forms in ``r``
+    (:meth:`GramFactor.spectral`).
+    """
     n = X.shape[0]
     factor = GramFactor(X, intercept=kind)
     spectrum = spectrum_for_design(factor, X_unlabeled)
     alphas = alpha_path(spectrum.eigenvalues, alpha)
     gcv, terms = factor.gcv_terms(r, alphas)
-    if kind == "free":
-        rt = r - r.mean()
-        m1_terms = rt**2 * (n / (n - 1))
-        n_eff = n - 1
-    else:
-        rt = r
-        m1_terms = r**2
-        n_eff = n
-    t2 = _dicker(factor, rt)
+    rt = r - r.mean() if kind == "free" else r
+    n_m1 = n - 1 if kind == "free" else n
+    st = factor.spectral(r)
+    rows, perp = st.gcv_weights(alphas)
+    rows = np.vstack([rows, np.full(st.energy.size, 1.0 / n_m1), st.eigenvalues / (n * (n - 1))])
+    perp = np.r_[perp, 1.0 / n_m1, 0.0]
+    ok = np.all(np.isfinite(rows), axis=1)
+    cov = np.full((rows.shape[0], rows.shape[0]), np.nan)
+    cov[np.ix_(ok, ok)] = st.covariance(rows[ok], perp[ok])
+    observed = np.r_[gcv, float(rt @ rt) / n_m1, _dicker(factor, rt)]
     emphasis = alphas == alpha if alpha is not None else None
     profile = fit_shift_profile(
-        spectrum.eigenvalues, n_eff, alphas, gcv, terms, m1_terms, t2, emphasis=emphasis
+        spectrum.eigenvalues, n_m1, alphas, observed, cov, emphasis=emphasis
     )
-    return DesignFit(kind, factor, spectrum, profile, alphas, gcv, terms, rt, t2[0])
+    return DesignFit(kind, factor, spectrum, profile, alphas, gcv, terms, rt, observed[-1])
 
 
 class RegressionModel:
@@ -217,10 +236,19 @@ class RegressionModel:
         return self._map("risk", n, alpha) + self.extra_noise
 
     def finetuned_se(self, n, alpha):
-        """Standard error of the prediction of the realised error (module docstring)."""
+        """Standard error of the prediction of the realised error (module docstring), the
+        fit's part and the finite-size spread."""
         fit = self._map("risk_se", n, alpha)
         real = self._map("realised_sd", n, alpha)
-        return FS_INFLATION * np.sqrt(fit**2 + real**2), real
+        return FS_INFLATION * np.sqrt(fit**2 + real**2), fit, real
+
+    def gap_se(self, n, alpha, pretrained_se):
+        """Standard error of ``finetuned - pretrained``: the prediction is correlated with
+        the measured pretrained error (both read the same residuals)."""
+        _, fit, real = self.finetuned_se(n, alpha)
+        cov = self._map("risk_cov_pretrained", n, alpha)
+        var = fit**2 + pretrained_se**2 - 2.0 * cov + real**2
+        return FS_INFLATION * np.sqrt(np.maximum(var, 0.0))
 
     def amplification(self, n, alpha):
         return self._map("amplification", n, alpha)
@@ -407,7 +435,7 @@ def regression_problem(
     r_all = y - X @ coef - intercept
     pre, se_pre = _pretrained(r_all, rows)
     ft = float(model.finetuned(n_u, alpha))
-    se_ft, real_sd = (float(v) for v in model.finetuned_se(n_u, alpha))
+    se_ft, _, real_sd = (float(v) for v in model.finetuned_se(n_u, alpha))
     e = _loo(fit, r, alpha)
     at_pole = not (np.isfinite(ft) and np.isfinite(se_ft))
     pole_note = ()
@@ -424,11 +452,10 @@ def regression_problem(
                 f"n={n_u} is the interpolation threshold at alpha=0, where the asymptotic "
                 "error is infinite: the predicted fine-tuned error is the leave-one-out error",
             )
-        else:
-            gap_se = float(np.sqrt(paired**2 + (FS_INFLATION * real_sd) ** 2))
     else:
         loo_mse = None
-        gap_se = float(np.hypot(se_ft, se_pre))
+    if not at_pole:
+        gap_se = float(model.gap_se(n_u, alpha, se_pre))
     checks.append(_tails(fit, r, alpha, r_eff))
     checks.append(check_profile(fit.profile))
     amp = float(model.amplification(n_u, alpha))
@@ -447,6 +474,7 @@ def regression_problem(
     return dict(
         pretrained=(pre, se_pre),
         finetuned=(ft, se_ft),
+        finetuned_interval=lognormal_interval(ft, se_ft, _z(confidence)),
         gap_se=gap_se,
         recommended_alpha=best_alpha,
         recommended_error=best_error,

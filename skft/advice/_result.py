@@ -22,8 +22,10 @@ class ErrorEstimate:
         Standard error.
     low, high : float
         Interval at the advice's confidence level: ``value -+ z * stderr`` (``low`` clipped
-        at 0), or for a counted error rate the Wilson score interval (not centred on
-        ``value``; ``stderr`` is its half-width over ``z``).
+        at 0); for a counted error rate the Wilson score interval and for a predicted
+        regression error ``value * exp(-+ z s)`` with ``s^2 = log(1 + (stderr/value)^2)``
+        (the realised error is positive and right-skewed); neither is centred on ``value``
+        (for a Wilson interval ``stderr`` is its half-width over ``z``).
 
     Examples
     --------

@@ -59,8 +59,17 @@ def _reg(rng, seed, **over):
     info = f"{kw['spectrum'] if isinstance(kw['spectrum'], str) else 'matrix'}"
     info += f" {kw.get('shift_direction', 'random')} {kw['distribution']}"
     info += f" shift={kw['shift']:g} noise={kw['noise']:g}"
-    return dict(X=X, y=y, truth=truth, n=n, d=d, alpha=alpha, fit_intercept=fit_intercept,
-                task="regression", info=info)
+    return dict(
+        X=X,
+        y=y,
+        truth=truth,
+        n=n,
+        d=d,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        task="regression",
+        info=info,
+    )
 
 
 def _cls(rng, seed, **over):
@@ -81,8 +90,17 @@ def _cls(rng, seed, **over):
     info = f"{kw['spectrum']} {kw['distribution']} sep={kw['separation']:g} shift={kw['shift']:g}"
     if "weights" in kw:
         info += f" prior={truth.prior:g}"
-    return dict(X=X, y=y, truth=truth, n=n, d=d, alpha=alpha, fit_intercept=fit_intercept,
-                task="classification", info=info)
+    return dict(
+        X=X,
+        y=y,
+        truth=truth,
+        n=n,
+        d=d,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        task="classification",
+        info=info,
+    )
 
 
 def _spiked():
@@ -92,31 +110,79 @@ def _spiked():
 FAMILIES = {
     # name: (task, hard, maker(rng, seed))
     "today": ("regression", False, lambda rng, s: _reg(rng, s)),
-    "top_spiked": ("regression", True, lambda rng, s: _reg(
-        rng, s, **_spiked(), shift_direction="top", shift_fraction=0.1)),
-    "top_powerlaw": ("regression", True, lambda rng, s: _reg(
-        rng, s, spectrum="powerlaw", shift_direction="top", shift_fraction=0.05)),
-    "bottom_spiked": ("regression", True, lambda rng, s: _reg(
-        rng, s, **_spiked(), shift_direction="bottom", shift_fraction=0.5)),
-    "bottom_powerlaw": ("regression", True, lambda rng, s: _reg(
-        rng, s, spectrum="powerlaw", shift_direction="bottom", shift_fraction=0.5)),
-    "rotated": ("regression", True, lambda rng, s: _reg(
-        rng, s, d=200, spectrum=str(rng.choice(["bilevel", "powerlaw"])), rotate=True,
-        shift_direction=str(rng.choice(["top", "bottom", "random"])), shift_fraction=0.1)),
-    "intercept": ("regression", True, lambda rng, s: _reg(
-        rng, s, fit_intercept=True, alpha=float(rng.choice([0.0, 0.0, 0.1, 1.0])),
-        feature_mean=float(rng.choice([0.5, 1.0])),
-        intercept=float(rng.choice([-1.0, 1.0, 2.0])), intercept_init=0.0)),
-    "duplicated": ("regression", True, lambda rng, s: _reg(
-        rng, s, repeats=2, jitter=float(rng.choice([0.0, 0.0, 0.05])))),
-    "heavy_tailed": ("regression", True, lambda rng, s: _reg(
-        rng, s, distribution=str(rng.choice(["student_t3", "multivariate_t"])))),
-    "near_d": ("regression", True, lambda rng, s: _reg(
-        rng, s, ratio=float(rng.uniform(0.9, 1.1)),
-        alpha=float(rng.choice([0.0, 1e-6, 0.01])))),
+    "top_spiked": (
+        "regression",
+        True,
+        lambda rng, s: _reg(rng, s, **_spiked(), shift_direction="top", shift_fraction=0.1),
+    ),
+    "top_powerlaw": (
+        "regression",
+        True,
+        lambda rng, s: _reg(
+            rng, s, spectrum="powerlaw", shift_direction="top", shift_fraction=0.05
+        ),
+    ),
+    "bottom_spiked": (
+        "regression",
+        True,
+        lambda rng, s: _reg(rng, s, **_spiked(), shift_direction="bottom", shift_fraction=0.5),
+    ),
+    "bottom_powerlaw": (
+        "regression",
+        True,
+        lambda rng, s: _reg(
+            rng, s, spectrum="powerlaw", shift_direction="bottom", shift_fraction=0.5
+        ),
+    ),
+    "rotated": (
+        "regression",
+        True,
+        lambda rng, s: _reg(
+            rng,
+            s,
+            d=200,
+            spectrum=str(rng.choice(["bilevel", "powerlaw"])),
+            rotate=True,
+            shift_direction=str(rng.choice(["top", "bottom", "random"])),
+            shift_fraction=0.1,
+        ),
+    ),
+    "intercept": (
+        "regression",
+        True,
+        lambda rng, s: _reg(
+            rng,
+            s,
+            fit_intercept=True,
+            alpha=float(rng.choice([0.0, 0.0, 0.1, 1.0])),
+            feature_mean=float(rng.choice([0.5, 1.0])),
+            intercept=float(rng.choice([-1.0, 1.0, 2.0])),
+            intercept_init=0.0,
+        ),
+    ),
+    "duplicated": (
+        "regression",
+        True,
+        lambda rng, s: _reg(rng, s, repeats=2, jitter=float(rng.choice([0.0, 0.0, 0.05]))),
+    ),
+    "heavy_tailed": (
+        "regression",
+        True,
+        lambda rng, s: _reg(rng, s, distribution=str(rng.choice(["student_t3", "multivariate_t"]))),
+    ),
+    "near_d": (
+        "regression",
+        True,
+        lambda rng, s: _reg(
+            rng, s, ratio=float(rng.uniform(0.9, 1.1)), alpha=float(rng.choice([0.0, 1e-6, 0.01]))
+        ),
+    ),
     "cls_today": ("classification", False, lambda rng, s: _cls(rng, s)),
-    "cls_imbalanced": ("classification", True, lambda rng, s: _cls(
-        rng, s, weights=float(rng.choice([0.2, 0.3])), fit_intercept=True)),
+    "cls_imbalanced": (
+        "classification",
+        True,
+        lambda rng, s: _cls(rng, s, weights=float(rng.choice([0.2, 0.3])), fit_intercept=True),
+    ),
 }
 
 
@@ -174,20 +240,39 @@ def evaluate(family, n_problems, seed):
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
             adv = should_finetune(
-                w0, p["X"], p["y"], intercept_init=b0, alpha=p["alpha"], task=task,
+                w0,
+                p["X"],
+                p["y"],
+                intercept_init=b0,
+                alpha=p["alpha"],
+                task=task,
                 fit_intercept=p["fit_intercept"],
             )
             elapsed = time.perf_counter() - t0
         fe = adv.finetuned_error
-        rows.append(dict(
-            p, X=None, y=None, truth=None, true_ft=true_ft, true_pre=true_pre,
-            pred_ft=fe.value, low=fe.low, high=fe.high, loo_ft=adv.loo_error,
-            confident=adv.confident, seconds=elapsed, spread=adv.realised_spread,
-            failed=[c.name for c in adv.checks if not c.passed],
-            dec=dict(theory=adv.finetune,
-                     loo=adv.finetune if adv.loo_finetune is None else adv.loo_finetune,
-                     cv5=cv5_finetune(p, cv_rng)),
-        ))
+        rows.append(
+            dict(
+                p,
+                X=None,
+                y=None,
+                truth=None,
+                true_ft=true_ft,
+                true_pre=true_pre,
+                pred_ft=fe.value,
+                low=fe.low,
+                high=fe.high,
+                loo_ft=adv.loo_error,
+                confident=adv.confident,
+                seconds=elapsed,
+                spread=adv.realised_spread,
+                failed=[c.name for c in adv.checks if not c.passed],
+                dec=dict(
+                    theory=adv.finetune,
+                    loo=adv.finetune if adv.loo_finetune is None else adv.loo_finetune,
+                    cv5=cv5_finetune(p, cv_rng),
+                ),
+            )
+        )
     return rows
 
 
@@ -234,8 +319,10 @@ def line(name, s):
 
 
 def print_misses(rows):
-    print(f"  {'n':>5} {'d':>4} {'alpha':>6} {'true pre':>9} {'true ft':>9} {'pred ft':>9} "
-          f"{'interval':>19} {'loo':>8} conf  failed checks / problem")
+    print(
+        f"  {'n':>5} {'d':>4} {'alpha':>6} {'true pre':>9} {'true ft':>9} {'pred ft':>9} "
+        f"{'interval':>19} {'loo':>8} conf  failed checks / problem"
+    )
     for r in rows:
         ft, pre = r["true_ft"], r["true_pre"]
         wrong = abs(ft - pre) / min(ft, pre) > 0.10 and r["dec"]["theory"] != (ft < pre)
@@ -278,8 +365,11 @@ def main():
     parser.add_argument("--problems", type=int, default=None, help="problems per family")
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES), default=None)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--misses", action="store_true",
-                        help="list the wrong clear decisions and the intervals that miss")
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="list the wrong clear decisions and the intervals that miss",
+    )
     parser.add_argument("--timing", action="store_true", help="also time should_finetune")
     args = parser.parse_args()
     n_problems = args.problems or (12 if args.quick else 80)

@@ -404,27 +404,84 @@ def _loo(fit, r, alpha):
         return None
 
 
+def _point_estimate(model, fit, r, alpha, n_u, se_pre):
+    """Fine-tuned error at the observed data, its standard error and the gap's.
+
+    The fitted theory at ``(n, alpha)``; at the interpolation pole (``n = rank``,
+    ``alpha = 0``), where the asymptotic error is infinite and the realised one is not, the
+    leave-one-out error instead (a fallback, with a note).
+    """
+    ft = float(model.finetuned(n_u, alpha))
+    se_ft, _, real_sd = (float(v) for v in model.finetuned_se(n_u, alpha))
+    e = _loo(fit, r, alpha)
+    loo_mse = None if e is None else float(np.mean(e**2)) + model.extra_noise
+    if np.isfinite(ft) and np.isfinite(se_ft):
+        return dict(
+            ft=ft,
+            se_ft=se_ft,
+            real_sd=real_sd,
+            loo=loo_mse,
+            gap_se=float(model.gap_se(n_u, alpha, se_pre)),
+            note=(),
+        )
+    if e is None:  # pragma: no cover - the pole needs an invertible square design
+        return dict(ft=ft, se_ft=se_ft, real_sd=None, loo=None, gap_se=np.inf, note=())
+    return dict(
+        ft=loo_mse,
+        se_ft=float(np.std(e**2, ddof=1) / np.sqrt(n_u)),
+        real_sd=None,
+        loo=loo_mse,
+        gap_se=float(np.std(e**2 - r**2, ddof=1) / np.sqrt(n_u)),
+        note=(
+            f"n={n_u} is the interpolation threshold at alpha=0, where the asymptotic error "
+            "is infinite: the predicted fine-tuned error is the leave-one-out error",
+        ),
+    )
+
+
+def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
+    """Leave-group-out error with the near-duplicate groups left out together.
+
+    With near duplicates, leave-one-out leaves a near copy of the row in the fit and GCV is
+    fooled alike; leaving each group out is exact for the fitted model and gives an honest
+    estimate of its error on independent rows. Standard errors over the groups.
+    """
+    try:
+        e = fit.factor.group_loo(r, alpha, groups)
+    except ValueError:
+        return None
+    G = int(np.unique(groups).size)
+    per = np.bincount(groups, weights=e**2) / np.bincount(groups)
+    diff = np.bincount(groups, weights=e**2 - r**2) / np.bincount(groups)
+    mse = float(np.mean(e**2)) + extra_noise
+    return dict(
+        ft=mse,
+        se_ft=float(np.std(per, ddof=1) / np.sqrt(G)),
+        real_sd=None,
+        loo=mse,
+        gap_se=float(np.std(diff, ddof=1) / np.sqrt(G)),
+        note=(
+            f"near-duplicate rows: the fine-tuned error at the observed data is the "
+            f"leave-group-out error ({G} groups of near duplicates left out together); the "
+            "curves are for independent samples (one row per group)",
+        ),
+    )
+
+
 def regression_problem(
     X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
 ):
     """All the numbers of the advice for one regression problem (a dict)."""
+    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled)
     rows = exact_duplicates(X, y)
-    model, r, rows = fit_regression_model(
-        X,
-        y,
-        coef,
-        intercept,
-        alpha=alpha,
-        fit_intercept=fit_intercept,
-        X_unlabeled=X_unlabeled,
-        rows=rows,
-    )
+    model, r, rows = fit_regression_model(X, y, coef, intercept, rows=rows, **opts)
     fit = model.fit_for(alpha)
     spec = fit.spectrum
     r_eff = spec.trace**2 / spec.trace_sq if spec.trace_sq > 0 else 0.0
     rows = with_near_duplicates(rows, X[rows.first], gram=fit.factor.gram, r_eff=r_eff)
-    n_u = rows.n_unique
-    exact_model = rows.uniform or (alpha == 0 and n_u <= X.shape[1] and not rows.label_conflict)
+    exact_model = rows.uniform or (
+        alpha == 0 and rows.n_unique <= X.shape[1] and not rows.label_conflict
+    )
     checks = [check_rows(rows, exact_model=exact_model)]
     if not checks[0].passed or rows.has_duplicates:
         warnings.warn(
@@ -432,36 +489,26 @@ def regression_problem(
             DependentRowsWarning,
             stacklevel=4,
         )
-    r_all = y - X @ coef - intercept
-    pre, se_pre = _pretrained(r_all, rows)
-    ft = float(model.finetuned(n_u, alpha))
-    se_ft, _, real_sd = (float(v) for v in model.finetuned_se(n_u, alpha))
-    e = _loo(fit, r, alpha)
-    at_pole = not (np.isfinite(ft) and np.isfinite(se_ft))
-    pole_note = ()
-    if e is not None:
-        loo_mse = float(np.mean(e**2)) + model.extra_noise
-        # paired with the residuals the design saw (mean labels of distinct rows)
-        paired = float(np.std(e**2 - r**2, ddof=1) / np.sqrt(n_u))
-        if at_pole:
-            # n = rank at alpha = 0: the asymptotic error is infinite, the realised one is
-            # not; the only estimate left is the leave-one-out error (n - 1 samples)
-            ft, se_ft, real_sd = loo_mse, float(np.std(e**2, ddof=1) / np.sqrt(n_u)), None
-            gap_se = paired
-            pole_note = (
-                f"n={n_u} is the interpolation threshold at alpha=0, where the asymptotic "
-                "error is infinite: the predicted fine-tuned error is the leave-one-out error",
+    pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
+    point = None
+    if rows.near_groups is not None:
+        point = _near_duplicate_estimate(fit, r, alpha, rows.near_groups, model.extra_noise)
+        if point is not None:  # the curves: one row per near-duplicate group
+            _, reps = np.unique(rows.near_groups, return_index=True)
+            Xu, yu = (
+                X[rows.first][reps],
+                (y[rows.first] if not rows.has_duplicates else rows.mean_labels(y))[reps],
             )
-    else:
-        loo_mse = None
-    if not at_pole:
-        gap_se = float(model.gap_se(n_u, alpha, se_pre))
+            model, r, _ = fit_regression_model(Xu, yu, coef, intercept, **opts)
+            fit = model.fit_for(alpha)
+    n_u = r.size
+    if point is None:
+        point = _point_estimate(model, fit, r, alpha, n_u, se_pre)
     checks.append(_tails(fit, r, alpha, r_eff))
     checks.append(check_profile(fit.profile))
-    amp = float(model.amplification(n_u, alpha))
-    checks.append(check_near_d(amp, n_u, fit.rank, alpha))
+    checks.append(check_near_d(float(model.amplification(n_u, alpha)), n_u, fit.rank, alpha))
     best_alpha, best_error = _recommended_alpha(model, n_u, pre, fit_intercept, r)
-    view_rank = model.fit_for(alpha).rank + (1 if fit.kind == "free" else 0)
+    view_rank = fit.rank + (1 if fit.kind == "free" else 0)
     helps = helps_intervals(
         lambda m: model.finetuned(np.asarray(m, dtype=float), alpha),
         pre,
@@ -469,25 +516,26 @@ def regression_problem(
         n_max=20 * max(view_rank, n_u),
     )
     unknowns = regression_unknowns(model, r, rows, alpha, pre, se_pre)
-    if pole_note:
-        unknowns = replace(unknowns, fallbacks=unknowns.fallbacks + pole_note)
+    if point["note"]:
+        unknowns = replace(unknowns, fallbacks=unknowns.fallbacks + point["note"])
+    k = int(np.argmin(np.abs(fit.alphas - alpha)))
     return dict(
         pretrained=(pre, se_pre),
-        finetuned=(ft, se_ft),
-        finetuned_interval=lognormal_interval(ft, se_ft, _z(confidence)),
-        gap_se=gap_se,
+        finetuned=(point["ft"], point["se_ft"]),
+        finetuned_interval=lognormal_interval(point["ft"], point["se_ft"], _z(confidence)),
+        gap_se=point["gap_se"],
         recommended_alpha=best_alpha,
         recommended_error=best_error,
         intervals=helps,
         unknowns=unknowns,
-        loo=loo_mse,
-        gcv=float(fit.gcv[int(np.argmin(np.abs(fit.alphas - alpha)))]) if e is not None else None,
+        loo=point["loo"],
+        gcv=float(fit.gcv[k]) if np.isfinite(fit.gcv[k]) else None,
         curve=np.asarray(model.finetuned(curve_n, alpha), dtype=float),
         curve_best=_best_curve(model.finetuned, curve_n, best_alpha),
         checks=tuple(checks),
         z=_z(confidence),
         n_effective=n_u,
-        realised_spread=real_sd,
+        realised_spread=point["real_sd"],
     )
 
 

@@ -26,6 +26,8 @@ independent rows. Two departures are detected:
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.stats import chi2
 
 __all__ = ["RowStructure", "find_duplicates"]
@@ -34,6 +36,8 @@ MAX_TESTED = 1000
 PROJECTION_DIM = 64
 #: Expected number of falsely flagged pairs among those tested (independent Gaussian rows).
 FALSE_PAIRS = 0.01
+#: Every pair is tested (from ``U U'``) when ``m^2 d`` is at most this.
+MAX_PAIR_FLOPS = 2e9
 #: Largest relative squared distance ever counted as a near duplicate.
 TAU_MAX = 0.1
 
@@ -63,6 +67,9 @@ class RowStructure:
         Number of distinct rows whose nearest neighbour was searched.
     near_threshold : float
         Relative squared distance under which a pair counts as a near duplicate.
+    near_groups : ndarray of shape (n_unique,) or None
+        Group of each distinct row in the near-duplicate graph (its connected components),
+        when every pair was tested and near duplicates were found; else None.
 
     Examples
     --------
@@ -84,6 +91,7 @@ class RowStructure:
     near_pairs: int
     near_rows_tested: int
     near_threshold: float
+    near_groups: np.ndarray | None = None
 
     @property
     def has_duplicates(self):
@@ -116,6 +124,8 @@ def _threshold(n_pairs, r_eff):
 
 
 def _near_from_gram(gram, r_eff):
+    """Near-duplicate pairs from a Gram matrix; also the groups they form (connected
+    components of the near-duplicate graph; None when there are none)."""
     n = gram.shape[0]
     sq = np.diag(gram)
     D = sq[:, None] + sq[None, :] - 2.0 * gram
@@ -124,8 +134,14 @@ def _near_from_gram(gram, r_eff):
     med = float(np.median(dist)) if dist.size else 0.0
     tau = _threshold(dist.size, r_eff)
     if not med > 0:
-        return 0, n, tau
-    return int(np.count_nonzero(dist < tau * med)), n, tau
+        return 0, n, tau, None
+    close = dist < tau * med
+    found = int(np.count_nonzero(close))
+    if not found:
+        return 0, n, tau, None
+    graph = coo_matrix((np.ones(found), (iu[0][close], iu[1][close])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return found, n, tau, labels
 
 
 def _near_projected(X, r_eff, block=100):
@@ -146,12 +162,12 @@ def _near_projected(X, r_eff, block=100):
     if not med > 0:
         return 0, tested.size, tau
     found = 0
-    for start in range(0, tested.size, block):
+    for start in range(0, tested.size, block):  # only counted: the groups are not complete
         rows = tested[start : start + block]
         D = sq[rows, None] + sq[None, :] - 2.0 * (Z[rows] @ Z.T)
         D[np.arange(rows.size), rows] = np.inf
         found += int(np.count_nonzero(D < tau * med))
-    return found, tested.size, tau
+    return found, tested.size, tau, None
 
 
 def exact_duplicates(X, y, *, classification=False):
@@ -207,13 +223,15 @@ def with_near_duplicates(rows, U, *, gram=None, r_eff=None):
         tr2 = float(np.sum(g**2))
         r_eff = float(np.trace(g)) ** 2 / tr2 if tr2 > 0 else 0.0
     m = U.shape[0]
-    if gram is None and m <= U.shape[1] and m <= 4000:
+    if gram is None and float(m) * m * U.shape[1] <= MAX_PAIR_FLOPS:
         gram = U @ U.T
     if gram is not None:
-        near, tested, tau = _near_from_gram(gram, r_eff)
+        near, tested, tau, groups = _near_from_gram(gram, r_eff)
     else:
-        near, tested, tau = _near_projected(U, r_eff)
-    return replace(rows, near_pairs=near, near_rows_tested=tested, near_threshold=tau)
+        near, tested, tau, groups = _near_projected(U, r_eff)
+    return replace(
+        rows, near_pairs=near, near_rows_tested=tested, near_threshold=tau, near_groups=groups
+    )
 
 
 def find_duplicates(X, y, *, r_eff=None, classification=False):

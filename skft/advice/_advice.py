@@ -1,9 +1,8 @@
 """``should_finetune``: fine-tune or keep the pretrained model? Theory and LOO side by side."""
 
-from dataclasses import replace
-
 import numpy as np
 
+from ._checks import AssumptionCheck
 from ._classification import classification_problem
 from ._regression import regression_problem
 from ._report import _basis_short, _grouped
@@ -230,12 +229,7 @@ def _combine(per_class, setting, curve_n, classes):
     loos = [a.loo_error for a in per_class]
     loo = None if any(v is None for v in loos) else float(np.mean(loos))
     rec = [a.recommended_alpha for a in per_class]
-    checks = []
-    for lab, a in zip(classes, per_class, strict=True):
-        for c in a.checks:
-            item = replace(c, detail=f"class {lab!s} vs rest: {c.detail}")
-            if not c.passed or not any(x.name == c.name for x in checks):
-                checks.append(item)
+    checks = _merge_checks(classes, per_class)
     assumptions = per_class[0].assumptions[:-1] + (
         "multiclass: one-vs-rest problems, decided on the mean one-vs-rest error rate",
         f"decision's pretrained error: mean over the one-vs-rest problems of the "
@@ -277,3 +271,23 @@ def _combine(per_class, setting, curve_n, classes):
         n_effective=per_class[0].n_effective,
         **setting,
     )
+
+
+def _merge_checks(classes, per_class):
+    """One check per name over the one-vs-rest problems: failed when any class failed."""
+    merged = []
+    names = list(dict.fromkeys(c.name for a in per_class for c in a.checks))
+    for name in names:
+        items = [
+            (lab, c)
+            for lab, a in zip(classes, per_class, strict=True)
+            for c in a.checks
+            if c.name == name
+        ]
+        bad = [(lab, c) for lab, c in items if not c.passed]
+        if bad:
+            detail = "; ".join(_grouped([lab for lab, _ in bad], [c.detail for _, c in bad]))
+            merged.append(AssumptionCheck(name, False, detail))
+        else:
+            merged.append(AssumptionCheck(name, True, f"passed for each of {len(items)} classes"))
+    return tuple(merged)

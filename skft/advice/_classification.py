@@ -33,6 +33,8 @@ ratio along a grid of ``alpha`` at the observed ``n``; the calibrated theory ext
 other ``n`` and ``alpha``. The counted leave-one-out error rate is reported beside it.
 """
 
+import warnings
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
@@ -40,9 +42,17 @@ from scipy.stats import combine_pvalues, shapiro
 
 from ..theory._classification import _classification_error
 from ..theory._derived import _optimal_alpha
+from ._checks import (
+    AssumptionCheck,
+    check_balance,
+    check_class_centring,
+    check_rows,
+    check_tails,
+)
 from ._estimate import estimate_classification_unknowns
-from ._loo import loo_residuals
-from ._regression import _best_curve, _z, helps_intervals
+from ._loo import GramFactor, _design, loo_residuals
+from ._regression import DependentRowsWarning, _best_curve, _z, helps_intervals
+from ._rows import exact_duplicates, with_near_duplicates
 
 __all__ = [
     "classification_problem",
@@ -433,10 +443,61 @@ def fit_classification_model(
     )
 
 
+#: Checks whose failure means the theory's model does not hold: the decision then follows
+#: the leave-one-out comparison.
+THEORY_CHECKS = ("class_balance", "centring")
+
+
+def _checks(X, y_pm, r, alpha, fit_intercept, rows):
+    """Class balance, centring, rows and tails (see :mod:`skft.advice._checks`)."""
+    checks = [check_rows(rows, exact_model=rows.uniform and not rows.label_conflict)]
+    checks.append(check_balance(y_pm))
+    if fit_intercept:
+        checks.append(
+            AssumptionCheck("centring", True, "features centred by the fitted intercept")
+        )
+    else:
+        checks.append(check_class_centring(X, y_pm))
+    design = _design(alpha, fit_intercept, *X.shape)
+    factor = GramFactor(X, intercept=design)
+    ev = factor.eigenvalues
+    tau = float(factor.row_sq.sum()) / (X.shape[0] * factor.n_features)
+    a_ref = max(alpha, 0.1 * tau) if tau > 0 else max(alpha, 1e-3)
+    try:
+        e = factor.loo(r, a_ref)[0]
+        g = factor.gcv_terms(r, np.array([a_ref]))[1][0]
+    except ValueError:
+        e = g = None
+    tr1 = float(factor.row_sq.sum())
+    tr2 = float(np.sum(ev**2))
+    r_eff = tr1**2 / tr2 if tr2 > 0 else 0.0
+    checks.append(check_tails(e, g, factor.row_sq, r_eff, a_ref))
+    return checks
+
+
 def classification_problem(
     X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
 ):
-    """All the numbers of the advice for one two-class problem with labels -1/+1."""
+    """All the numbers of the advice for one two-class problem with labels -1/+1.
+
+    Rows: exact duplicates with one multiplicity and one label per distinct row are
+    analysed on the distinct rows (the fit is the same); other duplicates fail the
+    ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
+    classes, uncentred classes without intercept) the theory's model does not hold: the
+    fine-tuned error is the leave-one-out error rate and the decision compares it with the
+    counted pretrained error rate.
+    """
+    rows = exact_duplicates(X, y_pm, classification=True)
+    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
+        X, y_pm = X[rows.first], y_pm[rows.first]
+    rows = with_near_duplicates(rows, X if X.shape[0] == rows.n_unique else X[rows.first])
+    if rows.has_duplicates or rows.near_pairs:
+        warnings.warn(
+            "should_finetune: rows of X are not independent: "
+            f"{check_rows(rows, exact_model=True).detail}.",
+            DependentRowsWarning,
+            stacklevel=4,
+        )
     fit = fit_classification_model(
         X,
         y_pm,
@@ -470,12 +531,35 @@ def classification_problem(
         int(np.count_nonzero(ev > 0)),
         n_max=20 * max(ev.size, n_eff),
     )
+    checks = _checks(X, y_pm, fit["residuals"], alpha, fit_intercept, rows)
+    failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
+    out = {}
+    if failed and loo is not None:
+        # the theory's model does not hold: the assumption-free leave-one-out error rate
+        z = _z(confidence)
+        wrong = int(round(loo.error_rate(y_pm) * y_pm.size))
+        ft, se_ft, lo, hi = wilson_interval(wrong, y_pm.size, z)
+        out["finetuned_interval"] = (lo, hi)
+        dec = dict(
+            value=pre,
+            stderr=se_pre,
+            basis="counted",
+            reason=(
+                f"counted error rate, against the leave-one-out error rate of the fine-tuned "
+                f"model: the theory's model does not hold (failed: {', '.join(failed)}); "
+                f"for the record, {dec['reason']}"
+            ),
+            normality_pvalue=dec["normality_pvalue"],
+        )
     return dict(
         pretrained=(pre, se_pre),
         pretrained_interval=fit["pretrained_interval"],
         decision=dec,
         finetuned=(ft, se_ft),
         gap_se=float(np.hypot(se_ft, dec["stderr"])),
+        checks=tuple(checks),
+        n_effective=int(y_pm.size),
+        **out,
         recommended_alpha=best_alpha,
         recommended_error=best_error,
         intervals=tuple((lo + shift, hi + shift) for lo, hi in helps),

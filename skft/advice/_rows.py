@@ -108,13 +108,27 @@ class RowStructure:
 
 
 def _exact(X):
-    _, first, inverse, counts = np.unique(
-        X, axis=0, return_index=True, return_inverse=True, return_counts=True
-    )
-    order = np.argsort(first)  # keep the rows in their original order
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return first[order], rank[np.ravel(inverse)], counts[order]
+    """First occurrence, group and multiplicity of the distinct rows, in ``O(n d)``.
+
+    Rows are grouped by two random projections (identical rows project identically), then
+    each group of equal projections is checked row by row (so a chance coincidence of the
+    projections never merges different rows).
+    """
+    n = X.shape[0]
+    rng = np.random.default_rng(0)
+    h = X @ rng.standard_normal((X.shape[1], 2))
+    _, key = np.unique(h, axis=0, return_inverse=True)
+    key = np.ravel(key)
+    label = np.arange(n)
+    counts_key = np.bincount(key)
+    for k in np.flatnonzero(counts_key > 1):
+        left = np.flatnonzero(key == k)
+        while left.size:
+            same = np.all(X[left] == X[left[0]], axis=1)
+            label[left[same]] = left[0]
+            left = left[~same]
+    first, inverse, counts = np.unique(label, return_inverse=True, return_counts=True)
+    return first, np.ravel(inverse), counts
 
 
 def _threshold(n_pairs, r_eff):

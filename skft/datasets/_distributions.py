@@ -178,7 +178,7 @@ def _direction(rng, cov, kind, fraction, name):
                 f"got {kind!r}."
             )
         if not (isinstance(fraction, numbers.Real) and 0 < fraction <= 1):
-            raise ValueError(f"{name}_fraction must be in (0, 1], got {fraction!r}.")
+            raise ValueError(f"shift_fraction must be in (0, 1], got {fraction!r}.")
         m = max(1, int(np.ceil(fraction * d)))
         if cov.ndim == 1:
             lam, vec = cov, None

@@ -230,7 +230,7 @@ def evaluate(family, n_problems, seed):
     cv_rng = np.random.default_rng(seed + 99)
     rows = []
     for i in range(n_problems):
-        p = maker(rng, int(seed * 100000 + i))
+        p = maker(rng, int((seed * 100_003 + i) % (2**32 - 1)))
         truth = p["truth"]
         w0, b0 = truth.coef_init, truth.get("intercept_init", 0.0)
         coef, b = _fit(p, p["X"], p["y"], p["alpha"])

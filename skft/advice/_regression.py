@@ -91,7 +91,7 @@ def lognormal_interval(value, stderr, z):
     --------
     >>> from skft.advice._regression import lognormal_interval
     >>> [round(v, 3) for v in lognormal_interval(1.0, 0.2, 1.96)]
-    [0.679, 1.473]
+    [0.678, 1.474]
     """
     if not (value > 0 and np.isfinite(value) and np.isfinite(stderr)):
         return (0.0, float(value) + z * float(stderr)) if np.isfinite(stderr) else (0.0, np.inf)

@@ -110,14 +110,15 @@ class RowStructure:
 def _exact(X):
     """First occurrence, group and multiplicity of the distinct rows, in ``O(n d)``.
 
-    Rows are grouped by two random projections (identical rows project identically), then
-    each group of equal projections is checked row by row (so a chance coincidence of the
-    projections never merges different rows).
+    Rows are grouped by a hash of their bytes (identical rows hash identically; a product
+    with a random vector would not do, BLAS rounding depends on the row's position), then
+    each group of equal hashes is checked row by row (a hash collision never merges
+    different rows).
     """
     n = X.shape[0]
-    rng = np.random.default_rng(0)
-    h = X @ rng.standard_normal((X.shape[1], 2))
-    _, key = np.unique(h, axis=0, return_inverse=True)
+    X = np.ascontiguousarray(X)
+    h = np.array([hash(row.tobytes()) for row in X], dtype=np.int64)
+    _, key = np.unique(h, return_inverse=True)
     key = np.ravel(key)
     label = np.arange(n)
     counts_key = np.bincount(key)

@@ -96,7 +96,6 @@ for ax, (shift, truth) in zip(axes, starts.items(), strict=True):
             color="C4", ls=":", label="from scratch, theory")
     ax.errorbar(n_sim, scratch[0], yerr=scratch[1], fmt="^", color="C4", capsize=3,
                 label="from scratch, simulated")
-    ax.axvline(d, color="0.8", lw=0.8, zorder=0)
     ax.set_ylim(0, 3.2)
     ax.legend(fontsize="x-small", loc="upper left")
 fig.tight_layout()

@@ -59,8 +59,8 @@ for ax, noise_var in zip(axes, noise_levels, strict=True):
         10, d, spectrum="bilevel", noise=np.sqrt(noise_var), shift=1.0, random_state=0
     )
     theory = regression_risk(truth.covariance, truth.delta, noise_var, d / ratios_line)
-    ax.plot(ratios_line, theory.finetuned, "k-", lw=1.2, label="fine-tuned (theory)")
-    ax.axhline(theory.pretrained, color="tab:gray", ls="--", label="pretrained")
+    ax.plot(ratios_line, theory.finetuned, "k-", lw=1.2, label="fine-tuned, alpha = 0 (theory)")
+    ax.axhline(theory.pretrained, color="tab:gray", ls="--", label="pretrained (theory)")
     for dist, marker in distributions.items():
         errors = []
         for ratio in ratios_sim:
@@ -75,10 +75,11 @@ for ax, noise_var in zip(axes, noise_levels, strict=True):
                 ).fit(X, y)
                 errs.append(exact_test_error(truth, est.coef_))
             errors.append(np.mean(errs))
-        ax.plot(ratios_sim, errors, marker, mfc="none", label=f"simulated, {dist}")
+        ax.plot(ratios_sim, errors, marker, mfc="none", label=f"fine-tuned, simulated, {dist}")
     ax.set_yscale("log")
     log_ratio_axis(ax)
-    ax.set_title(f"noise variance {noise_var}")
+    ax.set_title(f"regression, bilevel covariance, d = {d}\nalpha = 0, noise variance {noise_var}",
+                 fontsize="medium")
 axes[0].set_ylabel("test MSE")
 axes[0].legend(fontsize=7)
 fig_reg.tight_layout()
@@ -90,7 +91,7 @@ fig_reg.tight_layout()
 # classifier is a noisy version of the best one. Square-loss fine-tuning of the +-1
 # labels from it with ``alpha = 0`` loses to the pretrained classifier near ``n = d`` and
 # wins with many samples; ``alpha = 0.1`` (a pull toward the start) removes the peak.
-fig_clf, ax = plt.subplots(figsize=(6, 4))
+fig_clf, ax = plt.subplots(figsize=(6.4, 4.6))
 _, _, truth = make_transfer_classification(
     10, d, spectrum="bilevel", separation=1.5, shift=1.5, random_state=0
 )
@@ -98,7 +99,8 @@ for alpha, style in ((0.0, "k-"), (0.1, "b-")):
     theory = classification_error(
         truth.covariance, truth.mean, truth.coef_init, d / ratios_line, alpha
     )
-    ax.plot(ratios_line, theory.finetuned, style, lw=1.2, label=f"fine-tuned, alpha={alpha}")
+    ax.plot(ratios_line, theory.finetuned, style, lw=1.2,
+            label=f"fine-tuned, alpha = {alpha} (theory)")
     for dist, marker in distributions.items():
         errors = []
         for ratio in ratios_sim:
@@ -118,9 +120,11 @@ for alpha, style in ((0.0, "k-"), (0.1, "b-")):
             marker,
             color=style[0],
             mfc="none",
-            label=f"simulated, {dist}" if alpha == 0 else None,
+            label=f"simulated, {dist}, alpha = {alpha}",
         )
-ax.axhline(theory.pretrained, color="tab:gray", ls="--", label="pretrained")
+ax.axhline(theory.pretrained, color="tab:gray", ls="--", label="pretrained (theory)")
+ax.set_title(f"two-class mixture, bilevel covariance, d = {d}\nalpha = 0 and 0.1",
+             fontsize="medium")
 log_ratio_axis(ax)
 ax.set_ylabel("misclassification rate")
 ax.legend(fontsize=7)

@@ -25,6 +25,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.linear_model import Ridge
 
 from skft.advice import DegenerateEstimateWarning, should_finetune
+from skft.plotting import FinetuneCurveDisplay
 
 
 def finetune_with_intercept(X, y, w0, b0, alpha):
@@ -109,7 +110,7 @@ print("('?': the advice says it is not confident)")
 # ----------------------
 name, n_ft, alpha, pre, ft, adv = rows[4]  # diabetes, 100 patients, alpha = 0
 print(adv.summary())
-ax = adv.plot()
+ax = FinetuneCurveDisplay.from_advice(adv, name="diabetes (target: the other sex)").ax_
 ax.axhline(ft, color="C3", ls=":", label="fine-tuned, measured on the held-out rest")
-ax.legend(fontsize="small")
+ax.legend(fontsize="x-small")
 plt.show()

@@ -17,6 +17,7 @@ import numpy as np
 
 from skft.advice import should_finetune
 from skft.datasets import exact_test_error, make_transfer_regression
+from skft.plotting import FinetuneCurveDisplay
 
 
 def finetune(X, y, w0, alpha):
@@ -58,8 +59,10 @@ print(
 # ----------------------------------
 # The theory also answers for other ``n``: fine-tuning at ``alpha = 0`` hurts around the
 # interpolation peak ``n = d`` and the recommended ``alpha`` removes the peak.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-advice.plot(ax=axes[0])
-advice2.plot(ax=axes[1])
+# :meth:`FinetuneCurveDisplay.from_advice <skft.plotting.FinetuneCurveDisplay.from_advice>`
+# draws what ``advice.plot()`` draws, with a title naming the data.
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+FinetuneCurveDisplay.from_advice(advice, name="poor start (shift 1.5), noise 0.5", ax=axes[0])
+FinetuneCurveDisplay.from_advice(advice2, name="good start (shift 0.3), noise 1", ax=axes[1])
 fig.tight_layout()
 plt.show()

@@ -11,6 +11,7 @@ The public names are
 - :mod:`skft.datasets`: transfer problems whose truth is known.
 """
 
+#: The version of skft (PEP 440).
 __version__ = "0.1.0.dev0"
 
 from . import datasets, theory

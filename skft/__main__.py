@@ -23,7 +23,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 2 on bad usage or bad input files.
+        0 on success; 2 on any failure (bad usage or input, a numerical failure, a closed
+        output pipe), reported as one line on stderr; 130 when interrupted.
     """
     return _main(argv)
 

@@ -8,22 +8,34 @@ so it stays an optional dependency) and stores the artists; the ``from_*`` class
 compute the arrays and plot.
 """
 
-import numbers
-
 import numpy as np
 
-from .advice._advice import _curve_n
-from .theory import (
-    Spectrum,
-    classification_error,
-    classification_finetune_helps_intervals,
-    classification_optimal_alpha,
-    finetune_helps_intervals,
-    optimal_alpha,
-    regression_risk,
+from ._finetune_curves import (
+    advice_curves,
+    as_curve,
+    check_n_grid,
+    crossings_from_curve,
+    estimator_curves,
+    finite_or_nan,
+    theory_curves,
+    title,
 )
 
 __all__ = ["FinetuneCurveDisplay"]
+
+# one style for every advice and theory figure (FinetuneAdvice.plot draws through this class)
+_STYLE = {
+    "pretrained": {"color": "0.3", "ls": "--"},
+    "decision_pretrained": {"color": "0.3", "ls": ":", "lw": 1.2},
+    "finetuned": {"color": "C0"},
+    "recommended": {"color": "C2", "ls": "-."},
+    "crossings": {"marker": "o", "ls": "none", "color": "C3", "mfc": "none", "ms": 8},
+    "observed_n": {"color": "0.55", "lw": 0.9, "zorder": 0},
+    "n_features": {"color": "0.75", "lw": 0.9, "ls": ":", "zorder": 0},
+    "prediction": {"fmt": "o", "color": "C0", "capsize": 3, "ms": 5},
+    "loo": {"marker": "x", "ls": "none", "color": "C3", "ms": 8, "mew": 1.5},
+    "simulated": {"fmt": "s", "color": "C1", "capsize": 3},
+}
 
 
 def _pyplot():
@@ -38,55 +50,6 @@ def _pyplot():
     return plt
 
 
-def _as_curve(values, name, size):
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(size, float(arr))
-    if arr.shape != (size,):
-        raise ValueError(f"{name} must be a scalar or have shape ({size},), got {arr.shape}.")
-    return arr
-
-
-def _finite_or_nan(values):
-    return np.where(np.isfinite(values), values, np.nan)
-
-
-def _crossings_from_curve(n, finetuned, pretrained):
-    """Sample sizes where ``finetuned - pretrained`` changes sign (linear interpolation).
-
-    A step to or from an infinite value (the interpolation peak) is placed at the grid
-    point where the curve is infinite.
-    """
-    gap = finetuned - pretrained
-    out = []
-    for i in range(n.size - 1):
-        a, b = gap[i], gap[i + 1]
-        if np.isnan(a) or np.isnan(b) or (a < 0) == (b < 0):
-            continue
-        if np.isinf(a) or np.isinf(b):
-            out.append(float(n[i] if np.isinf(a) else n[i + 1]))
-        else:
-            out.append(float(n[i] + (n[i + 1] - n[i]) * a / (a - b)))
-    return np.asarray(out)
-
-
-def _crossings_from_intervals(intervals, n):
-    """Finite interval ends inside the plotted range of ``n``."""
-    ends = {float(e) for iv in intervals for e in iv if 0 < e < np.inf}
-    return np.asarray(sorted(e for e in ends if n.min() <= e <= n.max()))
-
-
-def _check_n_grid(n_samples):
-    n = np.asarray(n_samples, dtype=np.float64)
-    if n.ndim != 1 or n.size < 2:
-        raise ValueError(f"n_samples must be a 1-d array of at least 2 sizes, got shape {n.shape}.")
-    if not np.all(np.isfinite(n)) or np.any(n <= 0):
-        raise ValueError("n_samples must hold finite numbers > 0.")
-    if np.any(np.diff(n) <= 0):
-        raise ValueError("n_samples must be strictly increasing.")
-    return n
-
-
 class FinetuneCurveDisplay:
     """Predicted test error of the pretrained and the fine-tuned model against ``n``.
 
@@ -94,13 +57,15 @@ class FinetuneCurveDisplay:
     the fine-tuned model's does: with ``alpha = 0`` it can be worse than the start for
     ``n`` close to the number of features (the interpolation peak) and better elsewhere.
     The display draws both curves, marks the sample sizes where they cross, and optionally
-    the curve at a recommended ``alpha`` and simulated (or measured) points with error bars.
+    the curve at a recommended ``alpha``, the observed ``n`` with the prediction there and the
+    leave-one-out check, the interpolation threshold ``n = d``, and simulated (or measured)
+    points with error bars. Every element has a legend entry.
 
     Build it with :meth:`from_theory` (known covariance and shift), :meth:`from_estimator`
-    (a fitted :class:`~skft.linear_model.WarmStartSGDRegressor` or
-    :class:`~skft.linear_model.WarmStartSGDClassifier` and its target data) or
-    :meth:`from_advice` (a :class:`~skft.advice.FinetuneAdvice`). ``__init__`` only stores
-    the arrays; call :meth:`plot` to draw them.
+    (a fitted :class:`~skft.WarmStartSGDRegressor` or :class:`~skft.WarmStartSGDClassifier`,
+    or a Pipeline ending in one, and its target data) or :meth:`from_advice` (a
+    :class:`~skft.FinetuneAdvice`; :meth:`FinetuneAdvice.plot <skft.FinetuneAdvice.plot>`
+    draws the same figure). ``__init__`` only stores the arrays; call :meth:`plot` to draw them.
 
     Parameters
     ----------
@@ -117,8 +82,9 @@ class FinetuneCurveDisplay:
     recommended_alpha : float, default=None
         The alpha of ``recommended_error``.
     crossings : array-like, default=None
-        Sample sizes where the fine-tuned curve crosses the pretrained one; None: found
-        from the arrays by linear interpolation when plotting.
+        Sample sizes where the fine-tuned curve crosses the pretrained one (or
+        ``decision_pretrained_error`` when given: the level a decision compares with);
+        None: found from the arrays by linear interpolation when plotting.
     pretrained_band : (float, float), default=None
         Uncertainty band of the pretrained error (e.g. a confidence interval).
     simulated_n, simulated_error, simulated_std : array-like, default=None
@@ -127,7 +93,22 @@ class FinetuneCurveDisplay:
     metric : str, default="MSE"
         Name of the error, for the y label (``"MSE"`` or ``"error rate"``).
     name : str, default=None
-        Name of the model, for the title.
+        Title (the ``from_*`` constructors write the data or model, then ``n``, ``d`` and
+        ``alpha``).
+    observed_n : int, default=None
+        The number of labelled samples at hand: a vertical line.
+    observed_error : (float, float, float), default=None
+        ``(value, low, high)``: the predicted fine-tuned error at ``observed_n`` and its interval.
+    loo_error : float, default=None
+        Leave-one-out error of the fine-tuned model at ``observed_n`` (the empirical check).
+    decision_pretrained_error : float, default=None
+        The pretrained error a decision compared with, when it is not ``pretrained_error``
+        (classification: the Gaussian-margin estimate).
+    confidence : float, default=None
+        Level of ``pretrained_band`` and ``observed_error``, for the legend.
+    n_features : int, default=None
+        Number of features ``d`` (the rank of the covariance): a vertical line at ``n = d``,
+        where the ``alpha = 0`` fine-tuned error has its interpolation peak.
 
     Attributes
     ----------
@@ -136,9 +117,12 @@ class FinetuneCurveDisplay:
     figure_ : matplotlib Figure
         Figure holding ``ax_``.
     lines_ : dict of str to matplotlib Line2D
-        ``"pretrained"``, ``"finetuned"`` and, when drawn, ``"recommended"``.
+        ``"pretrained"``, ``"finetuned"`` and, when drawn, ``"recommended"``,
+        ``"decision_pretrained"``, ``"observed_n"``, ``"n_features"`` and ``"loo"``.
     crossings_ : matplotlib Line2D or None
         Markers at the crossing points.
+    prediction_ : matplotlib ErrorbarContainer or None
+        The predicted fine-tuned error at ``observed_n`` with its interval.
     errorbar_ : matplotlib ErrorbarContainer or None
         The simulated points.
 
@@ -178,6 +162,12 @@ class FinetuneCurveDisplay:
         simulated_std=None,
         metric="MSE",
         name=None,
+        observed_n=None,
+        observed_error=None,
+        loo_error=None,
+        decision_pretrained_error=None,
+        confidence=None,
+        n_features=None,
     ):
         self.n_samples = n_samples
         self.pretrained_error = pretrained_error
@@ -192,6 +182,12 @@ class FinetuneCurveDisplay:
         self.simulated_std = simulated_std
         self.metric = metric
         self.name = name
+        self.observed_n = observed_n
+        self.observed_error = observed_error
+        self.loo_error = loo_error
+        self.decision_pretrained_error = decision_pretrained_error
+        self.confidence = confidence
+        self.n_features = n_features
 
     def plot(
         self,
@@ -219,69 +215,98 @@ class FinetuneCurveDisplay:
         Returns
         -------
         display : FinetuneCurveDisplay
-            ``self``, with ``ax_``, ``figure_``, ``lines_``, ``crossings_`` and
-            ``errorbar_`` set.
+            ``self``, with ``ax_``, ``figure_``, ``lines_``, ``crossings_``,
+            ``prediction_`` and ``errorbar_`` set.
 
         Examples
         --------
         >>> import matplotlib
         >>> matplotlib.use("Agg")
         >>> from skft.plotting import FinetuneCurveDisplay
-        >>> disp = FinetuneCurveDisplay([10, 20, 40], 0.5, [0.7, 0.4, 0.3])
+        >>> disp = FinetuneCurveDisplay([10, 20, 40], 0.5, [0.7, 0.4, 0.3], n_features=30)
         >>> disp.plot(finetuned_kw={"color": "k"}).ax_.get_xscale()
         'log'
+        >>> disp.lines_["n_features"].get_label()
+        'n = d = 30'
         """
         plt = _pyplot()
-        n = _check_n_grid(self.n_samples)
-        pre = _as_curve(self.pretrained_error, "pretrained_error", n.size)
-        ft = _as_curve(self.finetuned_error, "finetuned_error", n.size)
+        n = check_n_grid(self.n_samples)
+        pre = as_curve(self.pretrained_error, "pretrained_error", n.size)
+        ft = as_curve(self.finetuned_error, "finetuned_error", n.size)
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.2))
+            _, ax = plt.subplots(figsize=(6.4, 4.4))
         metric = self.metric
+        level = "interval" if self.confidence is None else f"{100 * self.confidence:.0f}% interval"
         lines = {}
-        kw = {"color": "0.3", "ls": "--", "label": f"pretrained {metric}"}
-        (lines["pretrained"],) = ax.plot(n, pre, **{**kw, **(pretrained_kw or {})})
+
+        def line(key, x, y, label, overrides=None):
+            (lines[key],) = ax.plot(x, y, **{**_STYLE[key], "label": label, **(overrides or {})})
+            return lines[key]
+
+        line("pretrained", n, pre, f"pretrained {metric}", pretrained_kw)
         if self.pretrained_band is not None:
             low, high = (float(v) for v in self.pretrained_band)
             ax.axhspan(low, high, color=lines["pretrained"].get_color(), alpha=0.12, lw=0,
-                       label=f"pretrained {metric}, interval")
-        alpha_text = f"alpha={float(self.alpha):.3g}"
-        kw = {"color": "C0", "label": f"fine-tuned, {alpha_text}"}
-        (lines["finetuned"],) = ax.plot(n, _finite_or_nan(ft), **{**kw, **(finetuned_kw or {})})
+                       label=f"pretrained {metric}, {level}")
+        if self.decision_pretrained_error is not None:
+            dec = float(self.decision_pretrained_error)
+            line("decision_pretrained", n, np.full(n.size, dec),
+                 f"pretrained {metric}, Gaussian-margin estimate (decides)")
+        line("finetuned", n, finite_or_nan(ft), f"fine-tuned, alpha={float(self.alpha):.3g}",
+             finetuned_kw)
         shown = [pre, ft]
         if self.recommended_error is not None:
-            rec = _as_curve(self.recommended_error, "recommended_error", n.size)
+            rec = as_curve(self.recommended_error, "recommended_error", n.size)
             ra = self.recommended_alpha
             text = "recommended alpha" if ra is None else f"alpha={float(ra):.3g} (recommended)"
-            kw = {"color": "C2", "ls": "-.", "label": f"fine-tuned, {text}"}
-            (lines["recommended"],) = ax.plot(
-                n, _finite_or_nan(rec), **{**kw, **(recommended_kw or {})}
-            )
+            line("recommended", n, finite_or_nan(rec), f"fine-tuned, {text}", recommended_kw)
             shown.append(rec)
-        self.lines_ = lines
 
+        # the crossings are with the pretrained error the decision compares with
+        base = pre if self.decision_pretrained_error is None else np.full(n.size, dec)
         if self.crossings is None:
-            cross = _crossings_from_curve(n, ft, pre)
+            cross = crossings_from_curve(n, ft, base)
         else:
             cross = np.atleast_1d(np.asarray(self.crossings, dtype=np.float64))
         self.crossings_ = None
         if cross.size:
-            level = np.interp(cross, n, pre)
             label = "crossing at n = " + ", ".join(f"{c:.4g}" for c in cross)
-            kw = {"marker": "o", "ls": "none", "color": "C3", "mfc": "none", "ms": 8,
-                  "label": label}
-            (self.crossings_,) = ax.plot(cross, level, **{**kw, **(crossings_kw or {})})
+            self.crossings_ = ax.plot(cross, np.interp(cross, n, base),
+                                      **{**_STYLE["crossings"], "label": label,
+                                         **(crossings_kw or {})})[0]
+
+        lo, hi = n.min(), n.max()
+        if self.n_features is not None and lo <= self.n_features <= hi:
+            d = int(self.n_features)
+            lines["n_features"] = ax.axvline(d, **_STYLE["n_features"], label=f"n = d = {d}")
+        self.prediction_ = None
+        if self.observed_n is not None:
+            n_obs = int(self.observed_n)
+            lines["observed_n"] = ax.axvline(n_obs, **_STYLE["observed_n"],
+                                             label=f"observed n = {n_obs}")
+            if self.observed_error is not None:
+                value, low, high = (float(v) for v in self.observed_error)
+                self.prediction_ = ax.errorbar(
+                    [n_obs], [value], yerr=[[value - low], [high - value]],
+                    **_STYLE["prediction"], label=f"fine-tuned at n = {n_obs}, predicted, {level}",
+                )
+                shown.append(np.array([high]))
+            if self.loo_error is not None:
+                line("loo", [n_obs], [float(self.loo_error)],
+                     f"fine-tuned at n = {n_obs}, leave-one-out")
+                shown.append(np.array([float(self.loo_error)]))
 
         self.errorbar_ = None
         if self.simulated_n is not None:
             sn = np.asarray(self.simulated_n, dtype=np.float64).ravel()
-            se = _as_curve(self.simulated_error, "simulated_error", sn.size)
+            se = as_curve(self.simulated_error, "simulated_error", sn.size)
             std = None
             if self.simulated_std is not None:
-                std = _as_curve(self.simulated_std, "simulated_std", sn.size)
-            kw = {"fmt": "s", "color": "C1", "capsize": 3, "label": "simulated"}
+                std = as_curve(self.simulated_std, "simulated_std", sn.size)
+            kw = {**_STYLE["simulated"], "label": "simulated"}
             self.errorbar_ = ax.errorbar(sn, se, yerr=std, **{**kw, **(simulated_kw or {})})
             shown.append(se + (0 if std is None else std))
+        self.lines_ = lines
 
         if log_x:
             ax.set_xscale("log")
@@ -294,8 +319,8 @@ class FinetuneCurveDisplay:
         ax.set_xlabel("number of target samples n")
         ax.set_ylabel(f"test {metric}")
         if self.name is not None:
-            ax.set_title(self.name)
-        ax.legend(fontsize="small")
+            ax.set_title(self.name, fontsize="medium")
+        ax.legend(fontsize="x-small")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -326,7 +351,8 @@ class FinetuneCurveDisplay:
         classification (``mean`` and ``coef_init``): :func:`~skft.theory.classification_error`.
         The crossings are the ends of :func:`~skft.theory.finetune_helps_intervals`
         (:func:`~skft.theory.classification_finetune_helps_intervals`), found to machine
-        precision rather than on the plotted grid.
+        precision rather than on the plotted grid. A dotted line marks ``n = d`` (``d`` the
+        rank of the covariance).
 
         Parameters
         ----------
@@ -353,7 +379,8 @@ class FinetuneCurveDisplay:
         simulated_n, simulated_error, simulated_std : array-like, default=None
             Simulated points to draw over the theory (see the class parameters).
         name : str, default=None
-            Title.
+            What the problem is, the first line of the title (default: "regression theory"
+            or "classification theory"); the second line gives ``d`` and ``alpha``.
         ax : matplotlib Axes, default=None
             Axes to draw on.
         **plot_kwargs
@@ -376,63 +403,22 @@ class FinetuneCurveDisplay:
         ... )
         >>> disp.crossings_.get_xdata()                       # d (1 -+ 0.25)
         array([150., 250.])
+        >>> print(disp.ax_.get_title())
+        regression theory
+        d = 200, alpha = 0
         """
-        if task == "auto":
-            if (delta is None) == (mean is None):
-                raise ValueError(
-                    "pass either delta and noise_var (regression) or mean and coef_init "
-                    "(classification), or set task."
-                )
-            task = "regression" if delta is not None else "classification"
-        if task not in ("regression", "classification"):
-            raise ValueError(
-                f"task must be 'auto', 'regression' or 'classification', got {task!r}."
-            )
-        if not (isinstance(alpha, numbers.Real) and np.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-        n = _check_n_grid(n_samples)
-        spec = covariance if isinstance(covariance, Spectrum) else Spectrum.from_covariance(
-            covariance
+        kw = theory_curves(
+            covariance, n_samples=n_samples, delta=delta, noise_var=noise_var, mean=mean,
+            coef_init=coef_init, alpha=alpha, task=task, recommended_at=recommended_at,
         )
-        if task == "regression":
-            if delta is None or noise_var is None:
-                raise ValueError("task='regression' needs delta and noise_var.")
-            risk = regression_risk(spec, delta, noise_var, n, alpha)
-            helps = finetune_helps_intervals(spec, delta, noise_var, alpha, n_max=n.max())
-            best = None
-            if recommended_at is not None:
-                best = optimal_alpha(spec, delta, noise_var, recommended_at)
-                curve = regression_risk(spec, delta, noise_var, n, best.alpha)
-            metric = "MSE"
-        else:
-            if mean is None or coef_init is None:
-                raise ValueError("task='classification' needs mean and coef_init.")
-            risk = classification_error(spec, mean, coef_init, n, alpha)
-            helps = classification_finetune_helps_intervals(
-                spec, mean, coef_init, alpha, n_max=n.max()
-            )
-            best = None
-            if recommended_at is not None:
-                best = classification_optimal_alpha(spec, mean, coef_init, recommended_at)
-                curve = classification_error(spec, mean, coef_init, n, best.alpha)
-            metric = "error rate"
-        rec_err = rec_alpha = None
-        if best is not None:
-            rec_alpha = float(best.alpha)
-            rec_err = np.full(n.size, risk.pretrained) if np.isinf(rec_alpha) else curve.finetuned
+        task = kw.pop("task")
+        heading = f"{task} theory" if name is None else name
         disp = cls(
-            n,
-            risk.pretrained,
-            np.asarray(risk.finetuned),
-            alpha=float(alpha),
-            recommended_error=rec_err,
-            recommended_alpha=rec_alpha,
-            crossings=_crossings_from_intervals(helps.intervals, n),
+            **kw,
             simulated_n=simulated_n,
             simulated_error=simulated_error,
             simulated_std=simulated_std,
-            metric=metric,
-            name=name,
+            name=title(heading, f"d = {kw['n_features']}, alpha = {kw['alpha']:g}"),
         )
         return disp.plot(ax=ax, **plot_kwargs)
 
@@ -456,14 +442,16 @@ class FinetuneCurveDisplay:
         spectrum) are estimated from the target data ``(X, y)`` as in
         :func:`skft.should_finetune`, through the estimator's ``predict_asymptotic_error``. The
         pretrained error is measured on ``(X, y)``. For multiclass classifiers the
-        one-vs-rest error rates are averaged over the classes.
+        one-vs-rest error rates are averaged over the classes. For a
+        :class:`~sklearn.pipeline.Pipeline` ending in a warm-start estimator, ``X`` (and
+        ``X_unlabeled``) go through the fitted steps before it: the theory is about the
+        features the estimator sees.
 
         Parameters
         ----------
-        estimator : fitted WarmStartSGDRegressor or WarmStartSGDClassifier
+        estimator : fitted WarmStartSGDRegressor, WarmStartSGDClassifier or Pipeline
             A fitted :class:`~skft.WarmStartSGDRegressor` or
-            :class:`~skft.WarmStartSGDClassifier` (anything with ``coef_init_``, ``alpha`` and
-            ``predict_asymptotic_error``).
+            :class:`~skft.WarmStartSGDClassifier`, or a fitted Pipeline whose last step is one.
         X : array-like of shape (n, n_features)
             Labelled target features (usually the ones the estimator was fitted on).
         y : array-like of shape (n,)
@@ -473,7 +461,8 @@ class FinetuneCurveDisplay:
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled target features (better covariance estimate).
         name : str, default=None
-            Title (default: the estimator's class name).
+            First line of the title (default: the estimator's class name); the second line
+            gives ``n``, ``d`` and ``alpha``.
         ax : matplotlib Axes, default=None
         **plot_kwargs
             Passed to :meth:`plot`.
@@ -482,10 +471,19 @@ class FinetuneCurveDisplay:
         -------
         display : FinetuneCurveDisplay
 
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the estimator (or the pipeline) is not fitted.
+        TypeError
+            When it is not a warm-start estimator or a Pipeline ending in one.
+
         Examples
         --------
         >>> import matplotlib
         >>> matplotlib.use("Agg")
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
         >>> from skft import WarmStartSGDRegressor
         >>> from skft.datasets import make_transfer_regression
         >>> from skft.plotting import FinetuneCurveDisplay
@@ -494,49 +492,39 @@ class FinetuneCurveDisplay:
         >>> disp = FinetuneCurveDisplay.from_estimator(est, X, y)
         >>> disp.ax_.get_ylabel()
         'test MSE'
+        >>> pipe = make_pipeline(StandardScaler(), WarmStartSGDRegressor(alpha=0.1)).fit(X, y)
+        >>> print(FinetuneCurveDisplay.from_estimator(pipe, X, y).ax_.get_title())
+        Pipeline(StandardScaler, WarmStartSGDRegressor)
+        n = 100, d = 200, alpha = 0.1
         """
-        for attr in ("coef_init_", "alpha"):
-            if not hasattr(estimator, attr):
-                raise TypeError(
-                    f"estimator must be a fitted warm-start estimator with {attr}; got "
-                    f"{type(estimator).__name__} (fit it first)."
-                )
-        X_arr = np.asarray(X)
-        if X_arr.ndim != 2:
-            raise ValueError(f"X must be a 2-d array, got shape {X_arr.shape}.")
-        n = _check_n_grid(_curve_n(*X_arr.shape) if n_samples is None else n_samples)
-        alpha = float(estimator.alpha)
-        is_classifier = hasattr(estimator, "classes_")
-        kwargs = {} if X_unlabeled is None else {"X_unlabeled": X_unlabeled}
-        res = estimator.predict_asymptotic_error(X, y, n_samples=n, **kwargs)
-        pre = np.asarray(res.pretrained, dtype=np.float64)
-        ft = np.asarray(res.finetuned, dtype=np.float64)
-        if ft.ndim == 2:  # multiclass: one row per class
-            pre, ft = pre.mean(), ft.mean(axis=0)
-        disp = cls(
-            n,
-            float(pre),
-            ft,
-            alpha=alpha,
-            metric="error rate" if is_classifier else "MSE",
-            name=type(estimator).__name__ if name is None else name,
-        )
+        kw = estimator_curves(estimator, X, y, n_samples=n_samples, X_unlabeled=X_unlabeled)
+        if name is None:
+            steps = getattr(estimator, "steps", None)
+            name = type(estimator).__name__
+            if steps is not None:
+                name += "(" + ", ".join(type(step).__name__ for _, step in steps) + ")"
+        details = kw.pop("details")
+        disp = cls(**kw, name=title(name, details))
         return disp.plot(ax=ax, **plot_kwargs)
 
     @classmethod
     def from_advice(cls, advice, *, name=None, ax=None, **plot_kwargs):
-        """Plot the curves of a :class:`~skft.advice.FinetuneAdvice`.
+        """Plot the curves of a :class:`~skft.FinetuneAdvice`.
 
-        The measured pretrained error with its confidence band, the predicted fine-tuned
-        error at the advice's ``alpha`` and at its ``recommended_alpha`` (binary problems),
-        and the crossings at the ends of ``advice.helps_intervals``.
+        The measured pretrained error with its confidence band (and the Gaussian-margin
+        estimate when that is what the classification decision compared with), the predicted
+        fine-tuned error at the advice's ``alpha`` and at its ``recommended_alpha``, the
+        crossings at the ends of ``advice.helps_intervals``, and at the observed ``n`` the
+        prediction's interval and the leave-one-out check; dotted, ``n = d``.
+        :meth:`FinetuneAdvice.plot <skft.FinetuneAdvice.plot>` draws the same figure.
 
         Parameters
         ----------
         advice : FinetuneAdvice
             Result of :func:`skft.should_finetune`.
         name : str, default=None
-            Title (default: the decision).
+            What the data are, the first line of the title with the decision (default:
+            ``"should_finetune"``); the second line gives ``n``, ``d`` and ``alpha``.
         ax : matplotlib Axes, default=None
         **plot_kwargs
             Passed to :meth:`plot`.
@@ -554,40 +542,17 @@ class FinetuneCurveDisplay:
         >>> from skft.plotting import FinetuneCurveDisplay
         >>> X, y, truth = make_transfer_regression(100, 200, random_state=0)
         >>> advice = should_finetune(truth.coef_init, X, y, fit_intercept=False)
-        >>> disp = FinetuneCurveDisplay.from_advice(advice)
+        >>> disp = FinetuneCurveDisplay.from_advice(advice, name="generated data")
         >>> bool((disp.lines_["finetuned"].get_xdata() == advice.curve_n).all())
         True
+        >>> print(disp.ax_.get_title())
+        generated data: fine-tune
+        n = 100, d = 200, alpha = 0
         """
-        for attr in ("curve_n", "curve_finetuned", "pretrained_error", "helps_intervals"):
-            if not hasattr(advice, attr):
-                raise TypeError(
-                    f"advice must be a FinetuneAdvice (from should_finetune), got "
-                    f"{type(advice).__name__}."
-                )
-        n = np.asarray(advice.curve_n, dtype=np.float64)
-        pre = advice.pretrained_error
-        rec = advice.curve_recommended
-        rec_alpha = advice.recommended_alpha
-        if rec is not None and rec_alpha == advice.alpha:
-            rec = None  # the same curve twice
-        if name is None:
-            verdict = "fine-tune" if advice.finetune else "keep the pretrained model"
-            name = f"should_finetune: {verdict}" + ("" if advice.confident else " (not confident)")
-        crossings = (
-            _crossings_from_intervals(advice.helps_intervals, n)
-            if advice.per_class is None
-            else None  # multiclass: no intervals; interpolate the mean curve
-        )
-        disp = cls(
-            n,
-            pre.value,
-            np.asarray(advice.curve_finetuned, dtype=np.float64),
-            alpha=advice.alpha,
-            recommended_error=rec,
-            recommended_alpha=None if rec is None else rec_alpha,
-            crossings=crossings,
-            pretrained_band=(pre.low, pre.high),
-            metric=advice.metric,
-            name=name,
-        )
+        kw = advice_curves(advice)
+        measured = {"label": f"pretrained {kw['metric']}, measured"}
+        plot_kwargs["pretrained_kw"] = {**measured, **(plot_kwargs.get("pretrained_kw") or {})}
+        heading = f"{'should_finetune' if name is None else name}: {kw.pop('verdict')}"
+        details = kw.pop("details")
+        disp = cls(**kw, name=title(heading, details))
         return disp.plot(ax=ax, **plot_kwargs)

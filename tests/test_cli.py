@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -93,11 +94,15 @@ def test_demo_subprocess(tmp_path):
     assert abs(predicted - realised) < 0.3 * realised
 
 
-def test_demo_no_figure(tmp_path, monkeypatch):
+def test_demo_no_figure_verbose(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run_main("demo", "--no-figure")
+    code, out, err = run_main("demo", "--no-figure", "--verbose")
     assert code == 0 and "Figure saved" not in out
     assert not (tmp_path / "skft-output").exists()
+    # --verbose: each stage announced and timed on stderr, nothing of it on stdout
+    assert "skft demo: [" in err and "problem 1/2 (generated)" in err
+    assert "problem 2/2 (diabetes): advice and fits: done in" in err
+    assert "skft demo: [" not in out
 
 
 def test_advise_regression_subprocess(regression_files):
@@ -115,11 +120,15 @@ def test_advise_json_matches_library(regression_files):
 
     files, (X, y, truth) = regression_files
     code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
-                              "--y", files["y"], "--alpha", "0.3", "--json")
+                              "--y", files["y"], "--alpha", "0.3", "--intercept", "0.25",
+                              "--json")
     assert code == 0, err
     got = json.loads(out)
-    expected = should_finetune(truth.coef_init, X, y, alpha=0.3)
+    expected = should_finetune(truth.coef_init, X, y, intercept_init=0.25, alpha=0.3)
     assert got["task"] == "regression" and got["alpha"] == 0.3
+    assert got["intercept_init"] == 0.25 and got["fit_intercept"] is True
+    assert got["intercept_source"] == "--intercept 0.25"
+    assert got["inputs"]["X"]["header_line"] == 1 and got["inputs"]["y"]["header_line"] == 1
     assert got["finetune"] == expected.finetune
     np.testing.assert_allclose(got["finetuned_error"]["value"], expected.finetuned_error.value)
     np.testing.assert_allclose(got["pretrained_error"]["value"], expected.pretrained_error.value)
@@ -142,7 +151,8 @@ def test_advise_help_is_complete():
     res = run_skft("advise", "--help")
     assert res.returncode == 0
     for option in ("--coef", "--X", "--y", "--intercept", "--unlabeled", "--alpha", "--task",
-                   "--json", "--plot", "--header", "--no-intercept", "--confidence"):
+                   "--json", "--plot", "--header", "--no-intercept", "--confidence",
+                   "--delimiter", "--index-col", "--max-bytes", "--verbose"):
         assert option in res.stdout
     assert "examples:" in res.stdout and "exit status" in res.stdout
 
@@ -156,7 +166,7 @@ def test_advise_help_is_complete():
 def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
     files, (X, y, truth) = regression_files
     args = {"--coef": files["coef"], "--X": files["X"], "--y": files["y"]}
-    extra = []
+    extra = ["--intercept", "0"]
     expect = None
     if case == "missing":
         args["--X"], expect = tmp_path / "nope.csv", "--X: no such file"
@@ -164,7 +174,7 @@ def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
         bad = X.astype(object)
         bad[3, 7] = "abc"
         args["--X"] = write_csv(tmp_path / "X.csv", bad)
-        expect = "non-numeric value 'abc' in row 4, column 8"
+        expect = "non-numeric value 'abc' in line 4, column 8"
     elif case == "nan_in_X":
         bad = X.copy()
         bad[0, 0] = np.nan
@@ -186,10 +196,11 @@ def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
     elif case == "unlabeled_width":
         np.save(tmp_path / "U.npy", X[:, :50])
         extra, expect = ["--unlabeled", tmp_path / "U.npy"], "--unlabeled"
+        extra += ["--no-intercept"]
     elif case == "regression_text_labels":
         (tmp_path / "y.csv").write_text("\n".join(["a", "b"] * 30) + "\n")
         args["--y"], expect = tmp_path / "y.csv", "regression needs numbers"
-        extra = ["--task", "regression"]
+        extra += ["--task", "regression"]
     elif case == "npz_two_arrays":
         np.savez(tmp_path / "X.npz", a=X, b=X)
         args["--X"], expect = tmp_path / "X.npz", "holds 2 arrays"
@@ -200,7 +211,7 @@ def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
         args["--X"], expect = tmp_path / "X.csv", "--X"
     elif case == "constant_y":
         args["--y"], expect = write_csv(tmp_path / "y.csv", np.ones((60, 1))), "constant"
-        extra = ["--task", "regression"]
+        extra += ["--task", "regression"]
     elif case == "plot_suffix":
         extra, expect = ["--plot", tmp_path / "curve.xyz"], "--plot"
     argv = ["advise"] + [str(v) for kv in args.items() for v in kv] + [str(v) for v in extra]
@@ -218,7 +229,8 @@ def test_advise_bad_input_one_line_exit_2(case, tmp_path, regression_files):
 def test_bad_input_subprocess_no_traceback(tmp_path, regression_files):
     files, (X, y, truth) = regression_files
     np.save(tmp_path / "w.npy", truth.coef_init[:-5])
-    res = run_skft("advise", "--coef", tmp_path / "w.npy", "--X", files["X"], "--y", files["y"])
+    res = run_skft("advise", "--coef", tmp_path / "w.npy", "--X", files["X"], "--y", files["y"],
+                   "--no-intercept")
     assert res.returncode == 2
     assert res.stdout == ""
     assert res.stderr.strip().count("\n") == 0
@@ -226,6 +238,7 @@ def test_bad_input_subprocess_no_traceback(tmp_path, regression_files):
     assert "has 95 values but --X" in res.stderr
     res = run_skft("advise", "--coef", files["coef"], "--X", files["X"])  # --y missing
     assert res.returncode == 2 and "--y" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0  # usage errors are one line too
 
 
 def test_advise_negative_alpha_is_a_usage_error(regression_files):
@@ -233,6 +246,7 @@ def test_advise_negative_alpha_is_a_usage_error(regression_files):
     code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
                               "--y", files["y"], "--alpha", "-1")
     assert code == 2
+    assert err.strip().count("\n") == 0 and "--alpha" in err and out == ""
 
 
 # ---------------------------------------------------------------------- the file readers
@@ -298,7 +312,7 @@ def test_advise_multiclass_coefficient_matrix_and_intercept_file(tmp_path):
     # W0 with the wrong number of classes
     write_csv(tmp_path / "W1.csv", W0[:2])
     code, out, err = run_main("advise", "--coef", tmp_path / "W1.csv", "--X", tmp_path / "X.npy",
-                              "--y", tmp_path / "y.csv")
+                              "--y", tmp_path / "y.csv", "--intercept", "0")
     assert code == 2 and "3 classes" in err and len(err.strip().splitlines()) == 1
 
 
@@ -313,5 +327,201 @@ def test_without_matplotlib_demo_says_so_and_advise_plot_fails_cleanly(
     assert not (tmp_path / "skft-output").exists()
     files, _ = regression_files
     code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
-                              "--y", files["y"], "--plot", tmp_path / "c.png")
+                              "--y", files["y"], "--plot", tmp_path / "c.png", "--intercept", "0")
     assert code == 2 and "matplotlib is not installed" in err and out == ""
+
+
+# ---------------------------------------------------------------------- the intercept
+@pytest.fixture(scope="module")
+def diabetes_files(tmp_path_factory):
+    """A Ridge model pretrained on one half of diabetes (a large intercept, ~152)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    tmp = tmp_path_factory.mktemp("diabetes")
+    X, y = load_diabetes(return_X_y=True)
+    source = Ridge(alpha=0.1).fit(X[:300], y[:300])
+    Xt, yt = X[300:360], y[300:360]
+    np.save(tmp / "w0.npy", source.coef_)
+    np.savetxt(tmp / "X.csv", Xt, delimiter=",")
+    np.savetxt(tmp / "y.csv", yt)
+    files = {"coef": tmp / "w0.npy", "X": tmp / "X.csv", "y": tmp / "y.csv"}
+    return files, (Xt, yt, source)
+
+
+def test_advise_refuses_to_guess_the_intercept(diabetes_files):
+    files, (X, y, source) = diabetes_files
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"])
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--intercept is required" in err and "--no-intercept" in err
+    # the evidence: the mean residual of the model without intercept, computed here directly
+    r = y - X @ source.coef_
+    assert f"mean {np.mean(r):.4g}" in err
+
+
+def test_advise_states_and_uses_the_given_intercept(diabetes_files):
+    files, (X, y, source) = diabetes_files
+    b0 = repr(float(source.intercept_))
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--intercept", b0, "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["intercept_init"] == float(b0)
+    assert got["intercept_source"] == f"--intercept {b0}" and got["fit_intercept"] is True
+    # independent route: the pretrained model's MSE on the target rows, in NumPy
+    mse = np.mean((y - X @ source.coef_ - source.intercept_) ** 2)
+    np.testing.assert_allclose(got["pretrained_error"]["value"], mse, rtol=1e-10)
+    assert mse < 1e4  # with its intercept; without, the error is ~ 152^2 larger
+    code, out, _ = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                            "--y", files["y"], "--intercept", b0)
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith("Intercept:"))
+    assert f"pretrained {float(b0):.6g} (--intercept {b0})" in line
+    assert "the fine-tuned model fits its own" in line
+    assert out.index("Intercept:") < out.index("should_finetune:")
+
+
+def test_advise_no_intercept_means_a_model_without_one(diabetes_files):
+    files, (X, y, source) = diabetes_files
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--no-intercept", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["intercept_init"] == 0.0 and got["fit_intercept"] is False
+    assert got["intercept_source"].startswith("--no-intercept")
+    np.testing.assert_allclose(
+        got["pretrained_error"]["value"], np.mean((y - X @ source.coef_) ** 2), rtol=1e-10
+    )
+    # --intercept with --no-intercept: the given intercept, kept fixed by fine-tuning
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--no-intercept", "--intercept", "150")
+    assert code == 0, err
+    assert "Intercept: pretrained 150 (--intercept 150); the fine-tuned model keeps it fixed" in out
+
+
+def test_advise_verbose_stages_on_stderr(diabetes_files):
+    files, _ = diabetes_files
+    argv = ["advise", "--coef", files["coef"], "--X", files["X"], "--y", files["y"],
+            "--intercept", "152"]
+    code, quiet_out, quiet_err = run_main(*argv)
+    assert code == 0 and quiet_err == ""
+    code, out, err = run_main(*argv, "--verbose")
+    assert code == 0 and out == quiet_out
+    for stage in ("reading --X", "reading --y", "reading --coef", "should_finetune (",
+                  "Intercept: pretrained 152"):
+        assert stage in err, err
+    assert err.count("done in") == 4
+    assert all(line.startswith("skft advise: [") for line in err.splitlines())
+
+
+# ---------------------------------------------------------------------- failures: one line
+def _one_line_error(code, out, err):
+    assert code == 2, (out, err)
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skft advise: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [OverflowError(34, "Numerical result out of range"),
+     FloatingPointError("overflow encountered in multiply"),
+     np.linalg.LinAlgError("Eigenvalues did not converge")],
+)
+def test_numerical_failures_of_the_library_are_one_line(exc, diabetes_files, tmp_path,
+                                                        monkeypatch):
+    import skft.advice
+
+    files, (X, y, _) = diabetes_files
+    np.savetxt(tmp_path / "X.csv", X * 1e160, delimiter=",")
+
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(skft.advice, "should_finetune", failing)
+    line = _one_line_error(*run_main("advise", "--coef", files["coef"], "--X",
+                                     tmp_path / "X.csv", "--y", files["y"], "--intercept", "0"))
+    assert "numerical failure" in line and type(exc).__name__ in line
+    assert "--X is extreme: rescale" in line  # names the input at fault
+    assert f"--X {np.abs(X * 1e160).max():.3g}" in line
+
+
+def test_nan_advice_is_refused(diabetes_files, monkeypatch):
+    import skft.advice
+
+    files, _ = diabetes_files
+
+    def nan_advice(*args, **kwargs):  # what a numerical failure inside the advice looks like
+        return SimpleNamespace(pretrained_error=SimpleNamespace(value=2900.0),
+                               finetuned_error=SimpleNamespace(value=float("nan")))
+
+    monkeypatch.setattr(skft.advice, "should_finetune", nan_advice)
+    line = _one_line_error(*run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                                     "--y", files["y"], "--intercept", "0"))
+    assert "NaN" in line and "--X" in line
+
+
+def test_huge_features_end_in_an_answer_or_one_line(diabetes_files, tmp_path):
+    """X ~ 1e160: today an OverflowError inside the advice; never a traceback or exit 1."""
+    files, (X, y, _) = diabetes_files
+    np.savetxt(tmp_path / "X.csv", X * 1e160, delimiter=",")
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", tmp_path / "X.csv",
+                              "--y", files["y"], "--intercept", "152", "--json")
+    if code == 0:  # the advice handles the scale: a finite answer
+        got = json.loads(out)
+        assert np.isfinite(got["pretrained_error"]["value"])
+    else:
+        assert "--X" in _one_line_error(code, out, err)
+
+
+def test_unexpected_error_is_one_line_and_verbose_shows_the_traceback(diabetes_files,
+                                                                       monkeypatch):
+    import skft.advice
+
+    files, _ = diabetes_files
+
+    def buggy(*args, **kwargs):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(skft.advice, "should_finetune", buggy)
+    argv = ["advise", "--coef", files["coef"], "--X", files["X"], "--y", files["y"],
+            "--intercept", "0"]
+    line = _one_line_error(*run_main(*argv))
+    assert "internal error (TypeError: unsupported operand)" in line and "--verbose" in line
+    code, out, err = run_main(*argv, "--verbose")
+    assert code == 2 and "Traceback" in err and "buggy" in err
+    assert err.strip().splitlines()[-1].startswith("skft advise: error: internal error")
+
+
+def test_keyboard_interrupt_exits_130(diabetes_files, monkeypatch):
+    import skft.advice
+
+    files, _ = diabetes_files
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skft.advice, "should_finetune", interrupted)
+    code, out, err = run_main("advise", "--coef", files["coef"], "--X", files["X"],
+                              "--y", files["y"], "--intercept", "0")
+    assert code == 130 and err.strip() == "skft advise: interrupted"
+
+
+def test_broken_pipe_subprocess(diabetes_files):
+    """``skft advise --json | head -0``: the reader is gone before the answer is written."""
+    files, _ = diabetes_files
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skft", "advise", "--coef", files["coef"], "--X", files["X"],
+         "--y", files["y"], "--intercept", "152", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    proc.stdout.close()  # long before the interpreter has even imported skft
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 2
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert err.strip().splitlines() == [
+        "skft advise: error: the output was closed before it was all written (broken pipe)"
+    ]

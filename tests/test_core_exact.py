@@ -151,3 +151,61 @@ def test_inputs_not_modified():
                 sample_weight=s)
     for a, c in zip((X, y, w0, s), copies, strict=True):
         assert a.tobytes() == c.tobytes()
+
+
+# ----------------------------------------------------------------- NumPy-only dense kernels
+@pytest.mark.parametrize("m", [1, 7, 128, 129, 300])
+def test_cholesky_solve_and_condition_estimate_match_numpy(m):
+    from skft._core._dense_linalg import Cholesky
+
+    rng = np.random.default_rng(m)
+    A = rng.standard_normal((m, m + 3)) * np.logspace(0, 3, m + 3)
+    M = A @ A.T * np.outer(np.logspace(0, 4, m), np.logspace(0, 4, m))  # badly row-scaled
+    B = rng.standard_normal((m, 3))
+    chol = Cholesky(M)
+    X = chol.solve(B)
+    e = 1.0 / np.sqrt(np.diag(M))
+    # backward stable on the equilibrated system (what Cholesky guarantees): a small residual
+    # relative to |Ms| |x|
+    Ms_x = (M * np.outer(e, e)) @ (X / e[:, None])
+    res = Ms_x - B * e[:, None]
+    assert np.abs(res).max() <= 1e3 * m * np.finfo(float).eps * np.abs(X / e[:, None]).max()
+    Ms = M * np.outer(e, e)
+    exact = 1.0 / np.linalg.cond(Ms, 1)
+    # Hager's estimate is a lower bound of ||Ms^-1||_1: rcond at least the true one, and
+    # (LAPACK's experience, kept wide here) within a factor 10
+    assert exact * (1 - 1e-6) <= chol.rcond() <= 10 * exact  # numpy.cond: an inverse, ~1e-6
+
+
+def test_cholesky_refuses_numerically_singular_matrices():
+    from skft._core._dense_linalg import Cholesky
+
+    A = np.random.default_rng(1).standard_normal((5, 3))
+    with pytest.raises(np.linalg.LinAlgError):
+        Cholesky(A @ A.T, pivot_tol=1e-10)
+
+
+def test_small_factorisations_run_on_one_blas_thread_and_restore():
+    from threadpoolctl import threadpool_info
+
+    from skft._core._dense_linalg import blas_threads_for
+
+    before = [d["num_threads"] for d in threadpool_info()]
+    with blas_threads_for(10):
+        inside = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+        with blas_threads_for(10):  # nested: no change
+            pass
+    assert all(t == 1 for t in inside)
+    assert [d["num_threads"] for d in threadpool_info()] == before
+
+
+def test_pinv_eigh_matches_numpy_pinv():
+    from skft._core._dense_linalg import pinv_eigh
+
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((8, 3))
+    M = A @ A.T
+    Q, inv, Q0, top = pinv_eigh(M)
+    assert Q.shape[1] == 3 and Q0.shape[1] == 5
+    np.testing.assert_allclose(Q @ np.diag(inv) @ Q.T, np.linalg.pinv(M, hermitian=True),
+                               atol=1e-10)

@@ -8,6 +8,10 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skft import WarmStartSGDClassifier, WarmStartSGDRegressor, should_finetune  # noqa: E402
 from skft.advice import estimate_asymptotic_error  # noqa: E402
@@ -128,7 +132,8 @@ def test_from_estimator_regressor_and_classifier_match_estimate_asymptotic_error
                                     task="regression")
     np.testing.assert_allclose(line_xy(disp.lines_["finetuned"])[1], ref.finetuned)
     np.testing.assert_allclose(line_xy(disp.lines_["pretrained"])[1], ref.pretrained)
-    assert disp.ax_.get_title() == "WarmStartSGDRegressor"
+    assert disp.ax_.get_title() == "WarmStartSGDRegressor\nn = 80, d = 160, alpha = 0.1"
+    assert disp.lines_["observed_n"].get_xdata()[0] == 80
 
     Xc, yc, tc = make_transfer_classification(80, 120, separation=2.0, random_state=0)
     labels = np.where(yc > 0, "b", "a")
@@ -196,8 +201,11 @@ def test_constructors_bad_input():
     with pytest.raises(ValueError, match="task"):
         FinetuneCurveDisplay.from_theory(np.ones(d), delta=np.ones(d), noise_var=1.0,
                                          n_samples=[1, 2], task="ranking")
-    with pytest.raises(TypeError, match="fitted warm-start estimator"):
+    with pytest.raises(NotFittedError):
         FinetuneCurveDisplay.from_estimator(WarmStartSGDRegressor(), np.ones((5, 2)), np.ones(5))
+    with pytest.raises(TypeError, match="WarmStartSGDRegressor or WarmStartSGDClassifier"):
+        FinetuneCurveDisplay.from_estimator(Ridge().fit(np.eye(3), [1, 2, 3]), np.eye(3),
+                                            [1, 2, 3])
     with pytest.raises(TypeError, match="FinetuneAdvice"):
         FinetuneCurveDisplay.from_advice(object())
 
@@ -212,3 +220,97 @@ def test_clear_error_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install \"skft\[plot\]\""):
         FinetuneCurveDisplay([1, 2], 1.0, [1.0, 0.5]).plot()
+
+
+def _labels(ax):
+    """Labels of the lines, and of the error-bar containers (their lines carry none)."""
+    in_containers = {id(a) for c in ax.containers for a in c.get_children()}
+    return [line.get_label() for line in ax.get_lines() if id(line) not in in_containers] + [
+        c.get_label() for c in ax.containers]
+
+
+def test_from_advice_marks_the_observed_n_the_prediction_and_the_check():
+    X, y, truth = make_transfer_regression(120, 300, noise=0.5, shift=1.0, random_state=2)
+    advice = should_finetune(truth.coef_init, X, y, fit_intercept=False)
+    disp = FinetuneCurveDisplay.from_advice(advice, name="generated, bilevel")
+    assert disp.lines_["observed_n"].get_xdata()[0] == 120
+    assert disp.lines_["observed_n"].get_label() == "observed n = 120"
+    assert disp.lines_["n_features"].get_xdata()[0] == 300
+    assert disp.lines_["n_features"].get_label() == "n = d = 300"
+    ft = advice.finetuned_error
+    (point,) = disp.prediction_.lines[0].get_ydata()
+    assert point == ft.value
+    low, high = disp.prediction_.lines[2][0].get_segments()[0][:, 1]
+    assert (low, high) == pytest.approx((ft.low, ft.high))
+    assert disp.lines_["loo"].get_ydata()[0] == advice.loo_error
+    assert disp.ax_.get_title() == (
+        f"generated, bilevel: {'fine-tune' if advice.finetune else 'keep the pretrained model'}"
+        f"{'' if advice.confident else ' (not confident)'}\nn = 120, d = 300, alpha = 0")
+
+
+def test_every_drawn_line_has_a_legend_entry():
+    # matplotlib leaves unlabelled artists out of the legend with a label starting with "_"
+    X, y, truth = make_transfer_classification(150, 300, random_state=0)
+    advice = should_finetune(truth.coef_init, X, y, alpha=0.1)
+    assert advice.decision_basis == "gaussian_margin"
+    ax = FinetuneCurveDisplay.from_advice(advice).ax_
+    labels = _labels(ax)
+    assert labels and not [lab for lab in labels if lab.startswith("_")]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "pretrained error rate, Gaussian-margin estimate (decides)" in legend
+    assert "observed n = 150" in legend and "n = d = 300" in legend
+    # the crossings are where the curve meets the level the decision compares with
+    crossings = FinetuneCurveDisplay.from_advice(advice).crossings_
+    assert crossings is not None
+    np.testing.assert_allclose(crossings.get_ydata(), advice.decision_pretrained_error.value)
+    disp = FinetuneCurveDisplay.from_theory(truth.covariance, mean=truth.mean,
+                                            coef_init=truth.coef_init, alpha=0.0,
+                                            n_samples=np.geomspace(10, 3000, 40))
+    assert not [lab for lab in _labels(disp.ax_) if lab.startswith("_")]
+    assert disp.ax_.get_title() == "classification theory\nd = 300, alpha = 0"
+
+
+def test_advice_plot_is_the_from_advice_figure():
+    X, y, truth = make_transfer_regression(60, 120, noise=0.4, random_state=5)
+    advice = should_finetune(truth.coef_init, X, y, fit_intercept=False, alpha=0.2)
+    ax_a = advice.plot()
+    ax_b = FinetuneCurveDisplay.from_advice(advice).ax_
+    assert _labels(ax_a) == _labels(ax_b)
+    for la, lb in zip(ax_a.get_lines(), ax_b.get_lines(), strict=True):
+        np.testing.assert_array_equal(la.get_xdata(), lb.get_xdata())
+        np.testing.assert_array_equal(la.get_ydata(), lb.get_ydata())
+        assert (la.get_color(), la.get_linestyle()) == (lb.get_color(), lb.get_linestyle())
+    assert ax_a.get_title() == ax_b.get_title()
+    assert "alpha = 0.2" in ax_a.get_title()
+
+
+def test_from_estimator_pipeline_transforms_x_before_the_theory():
+    X, y, truth = make_transfer_regression(80, 160, noise=0.5, random_state=3)
+    X = 3.0 * X + 1.0  # raw features: the scaler matters
+    U = 3.0 * make_transfer_regression(200, 160, random_state=4)[0] + 1.0
+    pipe = make_pipeline(StandardScaler(), WarmStartSGDRegressor(alpha=0.1)).fit(X, y)
+    n = np.array([20.0, 50.0, 100.0, 400.0])
+    disp = FinetuneCurveDisplay.from_estimator(pipe, X, y, n_samples=n, X_unlabeled=U)
+    est = pipe[-1]
+    # independent route: scale by hand (mean, population std), then the estimate itself
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    ref = estimate_asymptotic_error(est.coef_init_, est.intercept_init_, (X - mu) / sd, y,
+                                    alpha=0.1, n_samples=n, task="regression",
+                                    X_unlabeled=(U - mu) / sd)
+    np.testing.assert_allclose(line_xy(disp.lines_["finetuned"])[1], ref.finetuned, rtol=1e-10)
+    np.testing.assert_allclose(line_xy(disp.lines_["pretrained"])[1], ref.pretrained)
+    assert disp.ax_.get_title().startswith("Pipeline(StandardScaler, WarmStartSGDRegressor)")
+
+
+def test_from_estimator_pipeline_errors():
+    X, y, _ = make_transfer_regression(30, 20, random_state=0)
+    with pytest.raises(NotFittedError):
+        FinetuneCurveDisplay.from_estimator(
+            make_pipeline(StandardScaler(), WarmStartSGDRegressor()), X, y)
+    unfitted_scaler = make_pipeline(StandardScaler(), WarmStartSGDRegressor())
+    unfitted_scaler[-1].fit(X, y)
+    with pytest.raises(NotFittedError):
+        FinetuneCurveDisplay.from_estimator(unfitted_scaler, X, y)
+    with pytest.raises(TypeError, match="Pipeline whose last step is Ridge"):
+        FinetuneCurveDisplay.from_estimator(make_pipeline(StandardScaler(), Ridge()).fit(X, y),
+                                            X, y)

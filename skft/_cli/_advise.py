@@ -7,7 +7,11 @@ import warnings
 
 import numpy as np
 
-from ._io import InputFileError, load_array, load_labels, parse_intercept
+from ._files import DEFAULT_MAX_BYTES, format_size, parse_size
+from ._inputs import FILE_NAMES, load_inputs, per_file_modes, source_lines
+from ._io import InputFileError
+from ._log import StageLog
+from ._text import parse_delimiter
 
 __all__ = ["add_parser", "run"]
 
@@ -21,21 +25,33 @@ closed-form leave-one-out, and prints the decision, the recommended pull toward 
 (alpha) and the sample sizes at which fine-tuning pays. The fine-tuned model considered is
 the limit of SGD started at the pretrained coefficients, with the pull alpha/2 ||w - w0||^2.
 
-Files: CSV (comma, semicolon, tab or space separated, with or without a header line), .npy,
-or .npz holding exactly one array. A vector may be one row or one column."""
+Files: delimited text (comma, tab, semicolon, pipe or whitespace separated, detected from
+whole lines; --delimiter to say it), .npy, or .npz holding exactly one array (pickled arrays
+are never loaded). A vector may be one row or one column. Only regular files are read (not
+FIFOs, devices or directories), each at most --max-bytes. What was decided for each file
+(delimiter, header line, a pandas index column dropped) is printed with the answer.
+
+The pretrained intercept is never guessed: pass --intercept (0 if the model has none), or
+--no-intercept for a model without intercept. The answer states the intercept it used."""
 
 EPILOG = """\
 examples:
-  skft advise --coef w0.csv --X X.csv --y y.csv
+  skft advise --coef w0.csv --intercept 152.1 --X X.csv --y y.csv
       regression or binary classification, decided from y (--task to force it)
+  skft advise --coef w0.csv --no-intercept --X X.csv --y y.csv
+      a model without intercept (pretrained and fine-tuned)
   skft advise --coef w0.npy --intercept 0.3 --X X.npy --y y.npy --alpha 0.1 --json
       machine-readable answer for fine-tuning with alpha = 0.1
   skft advise --coef W0.csv --intercept b0.csv --X X.csv --y labels.csv --task classification
       multiclass: one row of W0 per class, in the sorted order of the labels
-  skft advise --coef w0.csv --X X.csv --y y.csv --unlabeled X_more.csv --plot curve.png
+  skft advise --coef w0.csv --intercept 0 --X X.csv --y y.csv --unlabeled X_more.csv \\
+      --plot curve.png
       unlabelled target rows sharpen the covariance estimate; save the error curve
+  skft advise ... --header X=yes --header y=no --delimiter ';' --index-col X=first
+      override what is detected, per file (X, y, coef, intercept, unlabeled) or for all
 
-exit status: 0 on success, 2 on bad input (a one-line message on stderr)."""
+exit status: 0 on success, 2 on any failure (one line on stderr: bad usage or input, a
+numerical failure, a closed output pipe)."""
 
 
 def _non_negative(text):
@@ -56,6 +72,45 @@ def _confidence(text):
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text!r}")
     return value
+
+
+def _per_file(choices):
+    """argparse type for ``MODE`` or ``NAME=MODE[,NAME=MODE...]`` (NAME one of the files)."""
+
+    def parse(text):
+        pairs = []
+        for part in text.split(","):
+            name, sep, mode = part.strip().partition("=")
+            if not sep:
+                name, mode = "*", name
+            name = name.strip().lstrip("-")
+            if name != "*" and name not in FILE_NAMES:
+                raise argparse.ArgumentTypeError(
+                    f"unknown file {name!r} in {text!r}; use one of {', '.join(FILE_NAMES)}"
+                )
+            if mode not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"expected one of {', '.join(choices)} (or FILE=MODE), got {text!r}"
+                )
+            pairs.append((name, mode))
+        return pairs
+
+    parse.__name__ = "mode"
+    return parse
+
+
+def _delimiter(text):
+    try:
+        return parse_delimiter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _size(text):
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(subparsers):
@@ -83,17 +138,39 @@ def add_parser(subparsers):
     )
     files.add_argument(
         "--intercept", metavar="B0", default=None,
-        help="pretrained intercept: a number, or a file with one value per class (default 0)",
+        help="pretrained intercept: a number, or a file with one value per class; required "
+        "unless --no-intercept (use 0 if the model has none: skft does not assume it)",
     )
     files.add_argument(
         "--unlabeled", metavar="U", default=None,
         help="unlabelled target features (n_unlabeled, n_features), improve the covariance "
         "estimate",
     )
-    files.add_argument(
-        "--header", choices=("auto", "yes", "no"), default="auto",
-        help="whether CSV files start with a header line (default: auto, a first row that "
-        "is not all numbers)",
+    reading = parser.add_argument_group(
+        "reading text files (each option: MODE for every file, or FILE=MODE, repeatable)"
+    )
+    reading.add_argument(
+        "--header", type=_per_file(("auto", "yes", "no")), action="append", default=None,
+        metavar="MODE",
+        help="whether a file starts with a header line: auto (default: a line with text, or "
+        "consecutive integers such as years above non-integer data), yes, no; e.g. "
+        "--header no, --header X=yes,y=no",
+    )
+    reading.add_argument(
+        "--index-col", type=_per_file(("auto", "first", "none")), action="append",
+        default=None, metavar="MODE", dest="index_col",
+        help="a first column holding row names: auto (default: dropped when the header "
+        "marks it as pandas to_csv does), first, none",
+    )
+    reading.add_argument(
+        "--delimiter", type=_delimiter, default="auto", metavar="SEP",
+        help="auto (default), comma, tab, semicolon, pipe, space (runs of whitespace) or "
+        "one character",
+    )
+    reading.add_argument(
+        "--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+        help=f"largest file read (and largest array a .npy/.npz declares), e.g. 500M, 8G, "
+        f"none (default {format_size(DEFAULT_MAX_BYTES)})",
     )
     model = parser.add_argument_group("fine-tuning considered")
     model.add_argument(
@@ -107,7 +184,8 @@ def add_parser(subparsers):
     )
     model.add_argument(
         "--no-intercept", dest="fit_intercept", action="store_false",
-        help="the fine-tuned model keeps the intercept fixed (default: it fits one)",
+        help="the fine-tuned model keeps the intercept fixed (default: it fits one); "
+        "without --intercept, the model has no intercept at all (0)",
     )
     model.add_argument(
         "--confidence", type=_confidence, default=0.95, metavar="LEVEL",
@@ -120,40 +198,12 @@ def add_parser(subparsers):
         help="save the predicted error against n (needs matplotlib; format from the suffix, "
         "e.g. .png, .pdf, .svg)",
     )
+    out.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="print the stages and their timings on stderr",
+    )
     parser.set_defaults(func=run)
     return parser
-
-
-def _load_inputs(args):
-    header = args.header
-    X = load_array(args.X, "--X", ndim=2, header=header)
-    y = load_labels(args.y, "--y", header=header)
-    coef = load_array(args.coef, "--coef", ndim="1or2", header=header)
-    n, d = X.shape
-    if y.shape[0] != n:
-        raise InputFileError(
-            f"--y: {args.y} holds {y.shape[0]} values but --X {args.X} has {n} rows"
-        )
-    if coef.shape[-1] != d:
-        what = f"{coef.shape[0]} values" if coef.ndim == 1 else f"{coef.shape[1]} columns"
-        raise InputFileError(
-            f"--coef: {args.coef} has {what} but --X {args.X} has {d} columns (features)"
-        )
-    intercept = None if args.intercept is None else parse_intercept(args.intercept)
-    unlabeled = None
-    if args.unlabeled is not None:
-        unlabeled = load_array(args.unlabeled, "--unlabeled", ndim=2, header=header)
-        if unlabeled.shape[1] != d:
-            raise InputFileError(
-                f"--unlabeled: {args.unlabeled} has {unlabeled.shape[1]} columns but --X "
-                f"{args.X} has {d}"
-            )
-    task = args.task
-    if y.dtype.kind == "U":
-        if task == "regression":
-            raise InputFileError(f"--y: {args.y} holds text labels; regression needs numbers")
-        task = "classification"
-    return coef, intercept, X, y, unlabeled, task
 
 
 def _check_plot_target(path):
@@ -179,31 +229,72 @@ def _check_plot_target(path):
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputFileError(f"--plot: directory {parent} does not exist")
+    if Path(path).exists() and not Path(path).is_file():  # stat only: a FIFO is not opened
+        raise InputFileError(
+            f"--plot: {path} exists and is not a regular file (a directory, FIFO or device); "
+            "give the name of a file to write"
+        )
+
+
+def _magnitudes(inputs):
+    sizes = inputs.magnitudes()
+    extreme = [k for k, v in sizes.items() if v > 1e100 or 0 < v < 1e-100]
+    shown = ", ".join(f"{k} {v:.3g}" for k, v in sizes.items())
+    if extreme:
+        return (
+            f"largest |value|: {shown}; {' and '.join(extreme)} "
+            f"{'is' if len(extreme) == 1 else 'are'} extreme: rescale"
+        )
+    return f"largest |value|: {shown}"
+
+
+def _advice(inputs, args):
+    """``should_finetune`` on the inputs; its failures become one-line input errors."""
+    from ..advice import should_finetune
+
+    try:
+        advice = should_finetune(
+            inputs.coef,
+            inputs.X,
+            inputs.y,
+            intercept_init=inputs.intercept,
+            task=inputs.task,
+            alpha=args.alpha,
+            X_unlabeled=inputs.unlabeled,
+            fit_intercept=inputs.fit_intercept,
+            confidence=args.confidence,
+        )
+    except (ArithmeticError, np.linalg.LinAlgError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise InputFileError(
+            f"numerical failure computing the advice ({type(exc).__name__}: {reason}); "
+            + _magnitudes(inputs)
+        ) from None
+    except ValueError as exc:
+        raise InputFileError(str(exc).splitlines()[0]) from None
+    values = (advice.pretrained_error.value, advice.finetuned_error.value)
+    if any(np.isnan(v) for v in values):
+        raise InputFileError(
+            "the advice came out NaN for these inputs (a numerical failure); "
+            + _magnitudes(inputs)
+        )
+    return advice
 
 
 def run(args, stdout, stderr):
     """Run ``skft advise``; return the exit status."""
-    from ..advice import should_finetune
-
+    log = StageLog(stderr, "skft advise", args.verbose)
+    args.header_modes = per_file_modes(args.header)
+    args.index_modes = per_file_modes(args.index_col)
     if args.plot is not None:
         _check_plot_target(args.plot)
-    coef, intercept, X, y, unlabeled, task = _load_inputs(args)
+    inputs = load_inputs(args, log)
+    log(inputs.intercept_line())
+    n, d = inputs.X.shape
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            advice = should_finetune(
-                coef,
-                X,
-                y,
-                intercept_init=intercept,
-                task=task,
-                alpha=args.alpha,
-                X_unlabeled=unlabeled,
-                fit_intercept=args.fit_intercept,
-                confidence=args.confidence,
-            )
-        except ValueError as exc:
-            raise InputFileError(str(exc).splitlines()[0]) from None
+        with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g})"):
+            advice = _advice(inputs, args)
     seen = set()
     for w in caught:
         msg = str(w.message).splitlines()[0]
@@ -211,26 +302,37 @@ def run(args, stdout, stderr):
             seen.add(msg)
             print(f"skft advise: warning: {msg}", file=stderr)
     if args.json:
-        print(json.dumps(advice.to_dict(), indent=2), file=stdout)
+        out = advice.to_dict()
+        record = inputs.to_dict()
+        for key in ("intercept_init", "intercept_source", "fit_intercept"):
+            out.setdefault(key, record[key])
+        out["inputs"] = record["files"]
+        print(json.dumps(out, indent=2), file=stdout)
     else:
+        print("Read:", file=stdout)
+        print("\n".join(source_lines(inputs)), file=stdout)
+        print(inputs.intercept_line() + "\n", file=stdout)
         print(advice.summary(), file=stdout)
         if advice.classes is not None:
             classes = ", ".join(str(c) for c in np.asarray(advice.classes).tolist())
             print(f"classes (label order): {classes}", file=stdout)
     if args.plot is not None:
-        import matplotlib.pyplot as plt
-
-        from ..plotting import FinetuneCurveDisplay
-
-        disp = FinetuneCurveDisplay.from_advice(advice)
-        try:
-            disp.figure_.savefig(args.plot, dpi=120, bbox_inches="tight")
-        except (OSError, ValueError) as exc:
-            raise InputFileError(f"--plot: cannot write {args.plot}: {exc}") from None
-        finally:
-            plt.close(disp.figure_)
-        if not args.json:
-            print(f"figure saved to {args.plot}", file=stdout)
-        else:
-            print(f"figure saved to {args.plot}", file=stderr)
+        with log.stage(f"drawing {args.plot}"):
+            _save_plot(advice, args.plot)
+        print(f"figure saved to {args.plot}", file=stderr if args.json else stdout)
+    log("done")
     return 0
+
+
+def _save_plot(advice, path):
+    import matplotlib.pyplot as plt
+
+    from ..plotting import FinetuneCurveDisplay
+
+    disp = FinetuneCurveDisplay.from_advice(advice)
+    try:
+        disp.figure_.savefig(path, dpi=120, bbox_inches="tight")
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"--plot: cannot write {path}: {exc}") from None
+    finally:
+        plt.close(disp.figure_)

@@ -46,6 +46,10 @@ def add_parser(subparsers):
         "--random-state", type=int, default=0, metavar="SEED",
         help="seed of the generated data and of the diabetes split (default 0)",
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="print the stages and their timings on stderr",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -220,7 +224,7 @@ def _figure(results, output_dir, stdout):
         disp = FinetuneCurveDisplay.from_advice(
             a,
             ax=ax,
-            name=f"{r.title}: n={a.n_samples}, d={a.n_features}",
+            name=r.title,  # the Display adds n, d and alpha, and marks the observed n
         )
         if r.truth_curve is not None:
             ax.plot(a.curve_n, np.where(np.isfinite(r.truth_curve), r.truth_curve, np.nan),
@@ -232,7 +236,6 @@ def _figure(results, output_dir, stdout):
         if disp.lines_.get("recommended") is not None:
             ax.plot([a.n_samples], [r.realised_recommended], "*", color="C2", ms=12,
                     label="realised, fine-tuned recommended alpha")
-        ax.axvline(a.n_samples, color="0.7", lw=0.8, zorder=0)
         ax.legend(fontsize="x-small")
     fig.tight_layout()
     output_dir = Path(output_dir)
@@ -246,7 +249,9 @@ def _figure(results, output_dir, stdout):
 def run(args, stdout, stderr):
     """Run ``skft demo``; return the exit status."""
     from ._io import InputFileError
+    from ._log import StageLog
 
+    log = StageLog(stderr, "skft demo", args.verbose)
     start = time.perf_counter()
     print(
         "skft demo: fine-tune a pretrained linear model on a few target samples, and know\n"
@@ -257,7 +262,8 @@ def run(args, stdout, stderr):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for i, problem in enumerate((_generated, _diabetes), start=1):
-            result = problem(args.random_state)
+            with log.stage(f"problem {i}/2 ({problem.__name__.lstrip('_')}): advice and fits"):
+                result = problem(args.random_state)
             results.append(result)
             print(f"[{i}/2] {result.description}\n", file=stdout)
             print(result.advice.summary(), file=stdout)
@@ -268,7 +274,8 @@ def run(args, stdout, stderr):
     print(_table(results), file=stdout)
     if args.figure:
         try:
-            path = _figure(results, args.output_dir, stdout)
+            with log.stage("drawing the figure"):
+                path = _figure(results, args.output_dir, stdout)
         except OSError as exc:
             raise InputFileError(f"--output-dir: cannot write the figure: {exc}") from None
         if path is not None:

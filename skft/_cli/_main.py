@@ -1,13 +1,28 @@
-"""Parser and dispatch of the ``skft`` command line (``skft.__main__.main`` calls :func:`main`)."""
+"""Parser and dispatch of the ``skft`` command line (``skft.__main__.main`` calls :func:`main`).
+
+Every failure ends the same way: one line ``skft COMMAND: error: ...`` on stderr and exit
+status 2 (usage errors, bad input files, numerical failures, a closed output pipe, an
+unexpected exception). With ``--verbose`` an unexpected exception also prints its traceback.
+"""
 
 import argparse
+import contextlib
+import os
 import sys
+import traceback
 
 from .. import __version__
 from . import _advise, _demo
 from ._io import InputFileError
 
 __all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the usage is in ``--help``)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser():
@@ -23,7 +38,7 @@ def build_parser():
     >>> build_parser().parse_args(["demo", "--no-figure"]).figure
     False
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skft",
         description="Fine-tune pretrained linear models on a few target samples, and know "
         "from exact theory whether it pays.",
@@ -36,8 +51,22 @@ def build_parser():
     return parser
 
 
+def _say(stream, line):
+    """Write one line, ignoring a stream that is itself closed (``2>&1 | head``)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=stream, flush=True)
+
+
+def _detach_stdout():
+    """After a broken pipe, point fd 1 at /dev/null so that the exit flush cannot fail."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv=None, *, stdout=None, stderr=None):
-    """Run the command line; return the exit status (0 success, 2 bad usage or input).
+    """Run the command line; return the exit status (0 success, 2 any failure).
 
     Parameters
     ----------
@@ -49,13 +78,15 @@ def main(argv=None, *, stdout=None, stderr=None):
     Returns
     -------
     int
+        0 on success; 2 on bad usage, bad input, a numerical failure, a closed output or
+        an unexpected error (one line on ``stderr``); 130 when interrupted.
 
     Examples
     --------
     >>> from skft._cli._main import main
     >>> import sys
-    >>> main(["advise", "--coef", "missing.csv", "--X", "X.csv", "--y", "y.csv"],
-    ...      stderr=sys.stdout)
+    >>> main(["advise", "--coef", "missing.csv", "--X", "X.csv", "--y", "y.csv",
+    ...       "--intercept", "0"], stderr=sys.stdout)
     skft advise: error: --X: no such file: X.csv
     2
     """
@@ -63,11 +94,39 @@ def main(argv=None, *, stdout=None, stderr=None):
     stderr = sys.stderr if stderr is None else stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, usage errors
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (already printed)
         return exc.code if isinstance(exc.code, int) else 2
-    try:
-        return args.func(args, stdout, stderr)
-    except InputFileError as exc:
-        print(f"skft {args.command}: error: {exc}", file=stderr)
+    except BrokenPipeError:  # skft --help | head -1
+        if stdout is sys.stdout:
+            _detach_stdout()
         return 2
+    prog = f"skft {args.command}"
+    try:
+        code = args.func(args, stdout, stderr)
+        stdout.flush()
+        return code
+    except InputFileError as exc:
+        _say(stderr, f"{prog}: error: {exc}")
+    except BrokenPipeError:
+        if stdout is sys.stdout:
+            _detach_stdout()
+        _say(stderr, f"{prog}: error: the output was closed before it was all written "
+                     "(broken pipe)")
+    except KeyboardInterrupt:
+        _say(stderr, f"{prog}: interrupted")
+        return 130
+    except MemoryError:
+        _say(stderr, f"{prog}: error: out of memory; try smaller inputs")
+    except OSError as exc:  # e.g. a full disk while writing the figure
+        where = f": {exc.filename}" if exc.filename else ""
+        _say(stderr, f"{prog}: error: {exc.strerror or exc}{where}")
+    except Exception as exc:  # a bug: one line, the traceback with --verbose
+        if getattr(args, "verbose", False):
+            with contextlib.suppress(OSError, ValueError):
+                traceback.print_exc(file=stderr)
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        _say(stderr, f"{prog}: error: internal error ({type(exc).__name__}: {reason}); "
+                     "rerun with --verbose for the traceback and please report it")
+    return 2

@@ -1,6 +1,7 @@
 """Closed-form limit of squared-loss SGD started at a pretrained point.
 
-NumPy/SciPy only: no validation, no scikit-learn. Arrays in, arrays out.
+NumPy only (one BLAS thread pool, see :mod:`skft._core._dense_linalg`): no validation, no
+scikit-learn. Arrays in, arrays out.
 
 The objective (weights ``s_i >= 0`` normalised to mean one over the rows, so that it reads
 ``sum_i s_i l_i / sum_i s_i``) is
@@ -20,8 +21,9 @@ coordinate with constant feature 1, the same step size and **no pull** toward ``
 * ``alpha = 0``: SGD moves ``(w, b)`` only inside ``(w_s, b_s) + span{(x_i, 1)}`` (the start plus
   the row space of the augmented design), so its limit is the weighted least-squares minimiser
   closest to the start in the augmented norm ``||w - w_s||^2 + (b - b_s)^2``:
-  ``(w, b) = (w_s, b_s) + pinv(S^1/2 [X, 1]) S^1/2 (y - X w_s - b_s)``, computed through the
-  augmented kernel ``X X' + 1 1'`` when there are fewer rows than coordinates.
+  ``(w, b) = (w_s, b_s) + pinv(S^1/2 [X, 1]) S^1/2 (y - X w_s - b_s)``.
+  When the least-squares minimiser is unique (the augmented design has full column rank), it is
+  also the centred least-squares fit, which is how it is computed then.
   As ``alpha -> 0+`` the ``alpha > 0`` solution tends instead to the interpolator closest to
   ``w0`` with ``b`` free (``b`` is never pulled, so it costs nothing to move), which differs from
   the ``alpha = 0`` point whenever the augmented system is underdetermined: the limit is not
@@ -31,11 +33,37 @@ coordinate with constant feature 1, the same step size and **no pull** toward ``
 * Without intercept the intercept stays at ``b0`` (as in scikit-learn's SGD, whose
   ``intercept_init`` is kept when ``fit_intercept=False``).
 
-Rows with zero weight are dropped. The linear system is solved on the smaller side: an
-``n x n`` kernel when ``n`` is smaller than the number of coordinates (never a ``d x d`` matrix
-then), the ``p x p`` normal equations otherwise; Cholesky first, and when the matrix is singular or
-ill-conditioned (duplicate rows, ``alpha = 0``) an eigendecomposition with relative cutoff
-(a stable pseudo-inverse). One factorisation serves all target columns.
+Rows with zero weight are dropped. Numerics, in three tiers (each later tier only when the
+earlier one cannot vouch for its answer):
+
+1. **Gram + Cholesky + refinement** (the common case, one BLAS-3 product): the ``n x n`` kernel
+   ``A A'`` when there are fewer rows than coordinates (never a ``d x d`` matrix then), else the
+   ``p x p`` normal equations ``A' A``; symmetric diagonal equilibration (for the normal
+   equations this is column scaling, a mere preconditioner since that minimiser is unique),
+   Cholesky, then iterative refinement with residuals computed through ``A`` itself, not the
+   Gram (the corrected semi-normal equations: the accuracy of an orthogonal solver, ``eps``
+   times the condition number of ``A`` rather than of ``A' A``). The answer is accepted when the
+   corrections contract to rounding level; they do not when the Gram is too ill-conditioned.
+2. **Pseudo-inverse of the Gram** (``numpy.linalg.eigh``, cutoff ``size * eps * max``) when the
+   Gram is singular (duplicate rows, collinear columns with ``alpha = 0``), with the same
+   refinement; accepted only if every dropped direction is also negligible for an SVD of ``A``
+   (``||A' q|| <= eps * max(n, p) * sigma_max``, the rank rule of ``numpy.linalg.lstsq``).
+3. **SVD of the design** ``A`` itself (an orthogonal route, as ``numpy.linalg.lstsq``) otherwise:
+   for ``alpha = 0`` the minimum-norm solution in the original coordinates with lstsq's rank
+   cutoff; for ``alpha > 0`` the ridge filter ``sigma / (sigma^2 + n alpha)`` on the kernel
+   side, the column-equilibrated stacked ridge system on the normal-equations side. With
+   ``alpha > 0`` an ill-conditioned kernel first retries tier 1 on the column-equilibrated
+   normal equations (up to 4096 coordinates): accurate coefficient by coefficient whatever
+   the column scales. Only when that fails too (more coordinates, or more columns of the
+   largest scale than rows) is the kernel-side ridge accurate norm-wise only, like lstsq on
+   the unscaled problem.
+
+Scale: entries whose squares would overflow or underflow (``|X|`` beyond ~1e150 or below
+~1e-150) are handled by an exact power-of-two rescaling of an internal copy (global on the
+kernel side, where the minimum norm must be kept, per column on the normal-equations side); the
+residual ``y - X w`` likewise. Centring that would cancel many digits (feature means large
+against their spread) is done explicitly on a copy instead of by a rank-one correction of the
+Gram. A result that does not fit in float64 raises :class:`ExactOverflowError`.
 """
 
 from __future__ import annotations
@@ -44,17 +72,30 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import linalg
-from scipy.linalg import lapack
+
+from ._dense_linalg import Cholesky, blas_threads_for, pinv_eigh
+from ._design import Design, gram_is_safe, pow2, zero_diag_is_genuine
 
 __all__ = ["ExactOverflowError", "ExactSolution", "solve_exact", "solve_psd"]
 
-# Cholesky is trusted when LAPACK's reciprocal condition estimate exceeds this.
-_CHOL_RCOND = np.sqrt(np.finfo(np.float64).eps)
+_EPS = np.finfo(np.float64).eps
+_TINY = np.finfo(np.float64).tiny
+# centring by a rank-one correction loses log10(phi) digits: beyond this, centre explicitly
+_CENTRE_CANCEL = 64.0
+# a unit-diagonal Cholesky pivot below this means cond > ~1e11: go to the pseudo-inverse
+_PIVOT_TOL = 1e4 * _EPS
+# refinement: accept a stalled correction of at most this relative size
+_STALL_OK = 1e-8
+_MAX_REFINE = 12
+# kernel side, alpha > 0, ill-conditioned kernel: retry on the normal equations up to this size
+_PRIMAL_RETRY = 4096
+# equilibrated Gram with a reciprocal condition estimate above this: accurate to ~1e-12
+# without refinement
+_RCOND_TRUST = 1e-4
 
 
 class ExactOverflowError(FloatingPointError, ValueError):
-    """Raised when the closed form overflows float64 (entries of X or y far too large)."""
+    """Raised when the closed form does not fit in float64 (entries of X or y far too large)."""
 
 
 @dataclass(frozen=True)
@@ -66,61 +107,299 @@ class ExactSolution:
     coef : ndarray of shape (n_features, n_targets)
     intercept : ndarray of shape (n_targets,)
     side : {"kernel", "primal"}
-        Which Gram matrix was factorised (``n x n`` kernel or ``p x p`` normal equations).
-    method : {"cholesky", "eigh"}
-        ``"eigh"`` when the pseudo-inverse fallback was used.
+        Which Gram matrix was formed (``n x n`` kernel or ``p x p`` normal equations).
+    method : {"cholesky", "eigh", "svd"}
+        The tier that produced the answer (module docstring).
+    refinements : int
+        Iterative-refinement steps taken (0 for ``"svd"``).
+    rounding : ndarray of shape (n_targets,)
+        ``eps * rms_i ||(x_i, 1)|| * ||(w, b)||`` over the spread (standard deviation) of each
+        target column: the relative size of the rounding error that merely storing the
+        coefficients in float64 puts on the training predictions. Above ~1e-3 the start is
+        far off the scale of ``X`` (coefficients far larger than ``X`` calls for), and no
+        float64 answer can predict the targets more precisely than that.
     """
 
     coef: np.ndarray
     intercept: np.ndarray
     side: str
     method: str
+    refinements: int = 0
+    rounding: np.ndarray | None = None
 
 
 def solve_psd(M, B):
     """Solve ``M X = B`` for symmetric positive semi-definite ``M``, minimum-norm if singular.
 
-    Cholesky with a LAPACK condition estimate; if the factorisation fails or the reciprocal
-    condition number is below ``sqrt(eps)``, the pseudo-inverse from ``eigh`` with eigenvalues
-    below ``size * eps * max_eigenvalue`` treated as zero.
+    Equilibrated Cholesky (NumPy only) with two steps of iterative refinement; if the
+    factorisation fails, a pivot is below ``1e4 eps`` or refinement does not contract, the
+    pseudo-inverse from ``numpy.linalg.eigh`` with eigenvalues below
+    ``size * eps * max_eigenvalue`` treated as zero.
 
     Returns
     -------
     X : ndarray
     method : {"cholesky", "eigh"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, method = solve_psd(np.diag([2.0, 0.0]), np.array([[1.0], [0.0]]))
+    >>> X.ravel().tolist(), method
+    ([0.5, 0.0], 'eigh')
     """
     size = M.shape[0]
     if size == 0:
         return np.zeros_like(B), "cholesky"
-    anorm = float(np.abs(M).sum(axis=0).max())
-    if anorm > 0 and np.isfinite(anorm):
+    try:
+        chol = Cholesky(M, pivot_tol=_PIVOT_TOL)
+    except np.linalg.LinAlgError:
+        chol = None
+    if chol is not None:
+        X, ok, _ = _refined(chol.solve(B), lambda U: B - M @ U, chol.solve)
+        if ok:
+            return X, "cholesky"
+    Q, inv, _, _ = pinv_eigh(M)
+    return Q @ (inv[:, None] * (Q.T @ B)), "eigh"
+
+
+def _colnorms(U):
+    return np.sqrt(np.einsum("ij,ij->j", U, U))
+
+
+def _refine(step, max_iter=_MAX_REFINE):
+    """Run ``step()`` (one refinement correction, returning its relative size, worst column)
+    until accepted or rejected; returns ``(accepted, steps)``.
+
+    Accepted when the relative correction falls to ``4 eps``, or when it stops contracting (at
+    least halving) at a size of at most ``_STALL_OK``: the rounding floor of the residual, as
+    accurate as an orthogonal solver. Rejected when it stalls higher, or turns non-finite.
+    """
+    prev = size = np.inf
+    for it in range(1, max_iter + 1):
+        size = step()
+        if not np.isfinite(size):
+            return False, it
+        if size <= 4 * _EPS:
+            return True, it
+        if size > 0.5 * prev:
+            return size <= _STALL_OK, it
+        prev = size
+    return size <= _STALL_OK, max_iter
+
+
+def _relative(delta, U):
+    if not U.size:
+        return 0.0
+    return float(np.max(_colnorms(delta) / np.maximum(_colnorms(U), _TINY)))
+
+
+def _refined(U, residual, solve):
+    """``U`` refined by ``U += solve(residual(U))``: ``(U, accepted, steps)``."""
+    state = [U]
+
+    def step():
+        delta = solve(residual(state[0]))
+        state[0] = state[0] + delta
+        return _relative(delta, state[0])
+    ok, steps = _refine(step)
+    return state[0], ok, steps
+
+
+def _refined_kernel(A, R, c, solve, v=None):
+    """Kernel side: ``dz = A' v`` with ``(A A' + c) v = R``, refining ``dz`` itself
+    (``dz += A' solve(R - A dz - c v)``): the corrections are small, so ``A' dv`` does not
+    carry the rounding of a large ``v`` (which would leave a residual ~ ``eps cond(A)^2``)."""
+    v = solve(R) if v is None else v
+    state = [v, A.rmatvec(v)]
+
+    def step():
+        v, dz = state
+        rho = R - A.matvec(dz)
+        if c is not None:
+            rho -= c * v
+        dv = solve(rho)
+        ddz = A.rmatvec(dv)
+        state[0], state[1] = v + dv, dz + ddz
+        return _relative(ddz, state[1])
+    ok, steps = _refine(step)
+    return state[1], ok, steps
+
+
+# --------------------------------------------------------------------------- the tiers
+def _tier_cholesky(A, M, R, cdiag, side, anchor=None):
+    """Tier 1; returns ``(u, steps)`` in stored coordinates or None. ``anchor`` (primal
+    side): the pull is ``cdiag ||u - anchor||^2`` instead of toward 0."""
+    idx = np.flatnonzero(np.diagonal(M) > 0)
+    if idx.size == 0:
+        return np.zeros((A.p, R.shape[1])), 0
+    full = idx.size == M.shape[0]
+    B = R if side == "kernel" else _rhs(A, R, cdiag, anchor)
+    with blas_threads_for(idx.size):  # the small factorisation: no thread wake-ups
         try:
-            c, lower = linalg.cho_factor(M, lower=True, check_finite=False)
-            rcond, info = lapack.dpocon(c, anorm, uplo="L")
-            if info == 0 and rcond > _CHOL_RCOND:
-                return linalg.cho_solve((c, lower), B, check_finite=False), "cholesky"
-        except linalg.LinAlgError:
-            pass
-    evals, evecs = linalg.eigh(M, check_finite=False)
-    top = evals[-1] if evals.size else 0.0
-    cutoff = size * np.finfo(np.float64).eps * max(top, 0.0)
-    keep = evals > cutoff
-    if not np.any(keep):
-        return np.zeros_like(B), "eigh"
-    V = evecs[:, keep]
-    return V @ ((V.T @ B) / evals[keep][:, None]), "eigh"
+            chol = Cholesky(M if full else M[np.ix_(idx, idx)], pivot_tol=_PIVOT_TOL)
+        except np.linalg.LinAlgError:
+            return None
+
+        def solve(B):
+            if full:
+                return chol.solve(B)
+            out = np.zeros((M.shape[0], B.shape[1]))
+            out[idx] = chol.solve(B[idx])
+            return out
+
+        # well conditioned (the common case): the Gram solution is accurate to ~eps cond as
+        # it stands, and refinement (two more passes over X) is skipped
+        trusted = chol.rcond() > _RCOND_TRUST
+        first = solve(B)
+    if side == "kernel":
+        if trusted:
+            return A.rmatvec(first), 0
+        dz, ok, steps = _refined_kernel(A, R, cdiag if cdiag else None, solve, first)
+        return (dz, steps) if ok else None
+    if trusted:
+        return first, 0
+
+    def residual(U):
+        pull = U if anchor is None else U - anchor
+        return A.rmatvec(R - A.matvec(U)) - _times(cdiag, pull)
+    U, ok, steps = _refined(first, residual, solve)
+    return (U, steps) if ok else None
 
 
-def _matmul(X, A):
-    out = X @ A
-    return np.asarray(out.toarray() if sp.issparse(out) else out)
+def _rhs(A, R, cdiag, anchor):
+    """Right-hand side ``A' R + cdiag anchor`` of the normal equations."""
+    B = A.rmatvec(R)
+    return B if anchor is None else B + _times(cdiag, anchor)
 
 
+def _ridge(c, cs):
+    """The pull ``c / cs^2`` in stored coordinates (capped: beyond 1e290 it is infinite)."""
+    if not c > 0:
+        return 0.0
+    with np.errstate(over="ignore", divide="ignore"):
+        out = np.square(np.sqrt(c) / np.asarray(cs, dtype=np.float64))
+    out = np.minimum(out, 1e290)
+    return out if np.ndim(out) else float(out)
+
+
+def _times(cdiag, U):
+    return cdiag[:, None] * U if np.ndim(cdiag) else cdiag * U
+
+
+def _tier_eigh(A, M, R, cdiag, side):
+    """Tier 2 (alpha = 0 only): the Gram's pseudo-inverse, refined; None unless every dropped
+    direction is also below lstsq's rank cutoff for ``A``."""
+    Q, inv, Q0, top = pinv_eigh(M)
+    if top <= 0:
+        return np.zeros((A.p, R.shape[1])), 0
+    if Q0.shape[1]:
+        along = A.rmatvec(Q0) if side == "kernel" else A.matvec(Q0)
+        cutoff = _EPS * max(A.n, A.p) * np.sqrt(top)
+        if float(np.max(_colnorms(along))) > cutoff:
+            return None
+
+    def solve(B):
+        return Q @ (inv[:, None] * (Q.T @ B))
+
+    if side == "kernel":
+        dz, ok, steps = _refined_kernel(A, R, None, solve)
+        return (dz, steps) if ok else None
+
+    def residual(U):
+        return A.rmatvec(R - A.matvec(U))
+    U, ok, steps = _refined(solve(A.rmatvec(R)), residual, solve)
+    return (U, steps) if ok else None
+
+
+def _tier_svd(A, R, cdiag, side, anchor=None):
+    """Tier 3: SVD of the explicit design (``A`` must be explicit)."""
+    D = A.dense
+    n, p = D.shape
+    ridge = np.any(np.asarray(cdiag) > 0)
+    colnorm = None
+    if ridge and side == "primal":
+        # the stacked ridge system, its columns equilibrated (the minimiser is unique)
+        c = np.sqrt(np.broadcast_to(np.asarray(cdiag, dtype=np.float64), (p,)))
+        D = np.vstack([D, np.diag(c)])
+        tail = np.zeros((p, R.shape[1])) if anchor is None else c[:, None] * anchor
+        R = np.vstack([R, tail])
+        colnorm = np.sqrt(np.einsum("ij,ij->j", D, D))
+        colnorm[colnorm == 0] = 1.0
+        D = D / colnorm
+    U, sig, Vt = np.linalg.svd(D, full_matrices=False)
+    top = float(sig[0]) if sig.size else 0.0
+    if ridge and side == "kernel":
+        f = sig / (sig * sig + float(cdiag))
+    else:
+        keep = sig > _EPS * max(D.shape) * top
+        f = np.zeros_like(sig)
+        f[keep] = 1.0 / sig[keep]
+    u = Vt.T @ (f[:, None] * (U.T @ R))
+    return u if colnorm is None else u / colnorm[:, None]
+
+
+def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
+    """``argmin ||A dz - R||^2 + c ||dz - anchor||^2`` (minimum norm if not unique) on ``A``.
+
+    Returns ``(dz, method, steps, A)`` with ``dz`` in the original coordinates, or None when
+    tier 1 fails and ``fallback`` is False. ``anchor`` (default 0) only on the primal side;
+    ``first_tier=2`` skips tier 1."""
+    M, cancel = A.gram(side)
+    if not (gram_is_safe(M) and zero_diag_is_genuine(A, M, side)) or (
+            A.mode == "centred" and cancel > _CENTRE_CANCEL):
+        A = A.explicit(side)
+        M, _ = A.gram(side)
+        if not np.all(np.isfinite(M)):
+            raise ExactOverflowError(
+                "the exact solver overflowed: the entries of X span too many orders of "
+                "magnitude for float64 (after rescaling); rescale X")
+    cs = A.colscale
+    cdiag = _ridge(c, cs)
+    if c > 0:
+        M[np.diag_indices_from(M)] += cdiag if side == "primal" else float(cdiag)
+    def stored(cs):
+        if anchor is None:
+            return None
+        return anchor * (cs[:, None] if np.ndim(cs) else cs)
+
+    out = _tier_cholesky(A, M, R, cdiag, side, stored(cs)) if first_tier == 1 else None
+    method = "cholesky"
+    if out is None and not fallback:
+        return None
+    if out is None and c == 0:
+        out = _tier_eigh(A, M, R, cdiag, side)
+        method = "eigh"
+    if out is None and c > 0 and side == "kernel" and A.p <= _PRIMAL_RETRY:
+        # an ill-conditioned kernel with a unique (ridge) minimiser: the column-equilibrated
+        # normal equations, affordable for a few thousand coordinates, are accurate
+        # coefficient by coefficient when well conditioned (the SVD below only norm-wise)
+        retry = _solve_ls(Design(A.X, A.sq, A.mode, A.m), R, c, "primal", fallback=False)
+        if retry is not None:
+            return retry
+    if out is None:
+        if A.dense is None:
+            A = A.explicit(side)
+            cs = A.colscale
+            cdiag = _ridge(c, cs)
+        try:
+            out = (_tier_svd(A, R, cdiag, side, stored(cs)), 0)
+        except np.linalg.LinAlgError as exc:  # pragma: no cover - LAPACK's SVD very rarely fails
+            raise ExactOverflowError(
+                f"the exact solver's SVD did not converge ({exc}); rescale X or use "
+                "solver='sgd'") from exc
+        method = "svd"
+    u, steps = out
+    dz = u / (cs[:, None] if np.ndim(cs) else cs)
+    return dz, method, steps, A
+
+
+# --------------------------------------------------------------------------- entry point
 def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
                 sample_weight=None, coef_start=None, intercept_start=None):
     """Closed-form point that squared-loss SGD from the start converges to.
 
-    See the module docstring for the objective and the intercept rule.
+    See the module docstring for the objective, the intercept rule and the numerics.
 
     Parameters
     ----------
@@ -141,6 +420,11 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     -------
     ExactSolution
 
+    Raises
+    ------
+    ExactOverflowError
+        When the residual of the start or the solution does not fit in float64.
+
     Examples
     --------
     >>> import numpy as np
@@ -153,14 +437,14 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     >>> bool(np.allclose(sol.coef - w0, np.linalg.pinv(X) @ (y - X @ w0)))  # closest to w0
     True
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         sol = _solve_exact(X, Y, coef_anchor, intercept_anchor, alpha=alpha,
                            fit_intercept=fit_intercept, sample_weight=sample_weight,
                            coef_start=coef_start, intercept_start=intercept_start)
     if not (np.all(np.isfinite(sol.coef)) and np.all(np.isfinite(sol.intercept))):
         raise ExactOverflowError(
-            "the exact solver overflowed (non-finite coefficients): the entries of X or y are "
-            "too large for float64 Gram matrices; rescale X and y")
+            "the exact solver overflowed (non-finite coefficients): the solution does not fit "
+            "in float64; rescale X and y")
     return sol
 
 
@@ -178,87 +462,94 @@ def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
         if not np.all(keep):
             X, Y, s = X[keep], Y[keep], s[keep]
             n = X.shape[0]
-        uniform = bool(np.all(s == s[0])) if n else True
     else:
-        s, uniform = np.ones(n), True
+        s = np.ones(n)
     if n == 0:
         raise ValueError("all sample weights are zero")
-    ssum = float(s.sum())
     # weights enter only through the ratio s_i / sum(s): rescale to mean one for conditioning
-    s = s * (n / ssum)
-    ssum = float(n)
+    s = s * (n / float(s.sum()))
     sq = np.sqrt(s)
-    c = ssum * alpha
-
-    if fit_intercept and alpha > 0:
-        mode = "centred"
-        m = _matmul(X.T, s) / ssum  # weighted feature means (d,)
-        ybar = s @ Y / ssum
-        W_from, b_from = W0, None
-        R = Y - _matmul(X, W0) - (ybar - m @ W0)[None, :]
-        p = d
-    elif fit_intercept:
-        mode = "augmented"
-        W_from, b_from = Ws, bs
-        R = Y - _matmul(X, Ws) - bs[None, :]
-        p = d + 1
-    else:
-        mode = "plain"
+    c = n * float(alpha)
+    side = "kernel" if n < d + int(fit_intercept) else "primal"
+    b_fixed = None if fit_intercept else b0
+    out = None
+    if side == "primal":
+        # The minimiser is unique in the common case: solve for w itself (from 0, the pull
+        # toward w0 entering the normal equations), so that y - X w0 never cancels.
+        mode = "centred" if fit_intercept else "plain"
+        W_from = np.zeros_like(W0)
+        b_from = np.zeros_like(b0) if fit_intercept else b0
+        R, rbar, rscale, m = _residual(X, Y, W_from, b_from, s, sq, mode)
+        out = _solve_ls(Design(X, sq, mode, m), R, c, side, fallback=alpha > 0,
+                        anchor=(W0 / rscale) if alpha > 0 else None)
+    if out is None:
+        # alpha = 0: the least-squares point closest to the start (the SGD limit) in the
+        # augmented coordinates; on the primal side only when the minimiser is not unique
+        # (or too ill-conditioned for tier 1: then tiers 2-3 directly).
+        mode = ("centred" if alpha > 0 else "augmented") if fit_intercept else "plain"
         W_from = W0 if alpha > 0 else Ws
-        b_from = b0
-        R = Y - _matmul(X, W_from) - b0[None, :]
-        p = d
-    R = R * sq[:, None]
-
-    def adjoint(V):
-        """A' V for A = S^1/2 Xtilde (Xtilde the centred / augmented / plain design)."""
-        T = V * sq[:, None]
-        top = _matmul(X.T, T)
-        if mode == "centred":
-            return top - np.outer(m, T.sum(axis=0)), None
-        if mode == "augmented":
-            return top, T.sum(axis=0)
-        return top, None
-
-    if n < p:
-        side = "kernel"
-        K = _matmul(X, X.T)
-        if mode == "centred":
-            Xm = _matmul(X, m)
-            K = K - Xm[:, None] - Xm[None, :] + m @ m
-        elif mode == "augmented":
-            K = K + 1.0
-        if not uniform:
-            K = K * np.outer(sq, sq)
-        if c > 0:
-            K[np.diag_indices_from(K)] += c
-        V, method = solve_psd(K, R)
-        dW, db = adjoint(V)
-    else:
-        side = "primal"
-        Xs = X if uniform else (X.multiply(s[:, None]).tocsr() if sp.issparse(X)
-                                else X * s[:, None])
-        G = _matmul(X.T, Xs)
-        if uniform:
-            G = G * s[0]
-        if mode == "centred":
-            G = G - ssum * np.outer(m, m)
-        elif mode == "augmented":
-            col = _matmul(X.T, s)
-            G = np.block([[G, col[:, None]], [col[None, :], np.array([[ssum]])]])
-        if c > 0:
-            G[np.diag_indices_from(G)] += c
-        top, last = adjoint(R)
-        rhs = top if last is None else np.vstack([top, last[None, :]])
-        U, method = solve_psd(G, rhs)
-        dW, db = (U[:d], U[d]) if mode == "augmented" else (U, None)
-
-    W = W_from + dW
+        b_from = bs if fit_intercept else b0
+        R, rbar, rscale, m = _residual(X, Y, W_from, b_from, s, sq, mode)
+        out = _solve_ls(Design(X, sq, mode, m), R, c, side, first_tier=2 if side == "primal"
+                        else 1)
+    dz, method, steps, A = out
+    dz = dz * rscale
     if mode == "centred":
-        b = ybar - m @ W
+        W = W_from + dz
+        b = rbar + b_from - m @ dz
     elif mode == "augmented":
-        b = b_from + db
+        W = W_from + dz[:d]
+        b = b_from + dz[d]
     else:
-        b = b_from.copy()
+        W = W_from + dz
+        b = b_fixed.copy()
+    rounding = _rounding(A, Y, W, b, fit_intercept)
     return ExactSolution(coef=W, intercept=np.asarray(b, dtype=np.float64), side=side,
-                         method=method)
+                         method=method, refinements=int(steps), rounding=rounding)
+
+
+def _residual(X, Y, W, b, s, sq, mode):
+    """``(R, rbar, rscale, m)``: the weighted residual ``S^1/2 (y - X W - b)`` of the start
+    (centred in "centred" mode, with weighted means ``rbar`` and feature means ``m``), divided
+    by the power of two ``rscale`` when its size is extreme."""
+    n = X.shape[0]
+    r = Y - np.asarray(X @ W) - b[None, :]
+    if not np.all(np.isfinite(r)):
+        raise ExactOverflowError(
+            "the residual y - X @ coef of the start overflows float64: the start's predictions "
+            "are far too large for these X and y (rescale X, y or the start)")
+    m = rbar = None
+    if mode == "centred":
+        m = np.asarray(X.T @ s).ravel() / n
+        rbar = s @ r / n
+        r = r - rbar[None, :]
+    R = r * sq[:, None]
+    rmax = float(np.max(np.abs(R))) if R.size else 0.0
+    rscale = pow2(rmax) if (rmax > 0 and not 2.0**-400 < rmax < 2.0**400) else 1.0
+    return R / rscale, rbar, rscale, m
+
+
+def _rounding(A, Y, W, b, fit_intercept):
+    """See ``ExactSolution.rounding``: ``eps * rms_i(|x_i|' |w| + |b|) / std(y)`` per target,
+    from the cheap bound ``||x_i|| ||w||`` first and exactly only when that bound is large."""
+    spread = np.std(Y, axis=0)
+    spread = np.where(spread > 0, spread, np.sqrt(np.mean(Y * Y, axis=0)))
+    spread = np.where(spread > 0, spread, np.inf)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rows = np.hypot(A.raw_row_rms(), 1.0 if fit_intercept else 0.0)
+        top = np.max(np.abs(W), axis=0, initial=0.0)
+        top = np.where(top > 0, top, 1.0)
+        size = np.hypot(top * _colnorms(W / top), b if fit_intercept else 0.0)
+        out = _EPS * rows * size / spread
+        if np.all(out <= 1e-4):
+            return out
+        X, absW = A.X, np.abs(W)
+        acc = np.zeros(W.shape[1])
+        step = max(1, 2**22 // max(X.shape[1], 1))
+        for lo in range(0, X.shape[0], step):
+            blk = X[lo:lo + step]
+            blk = abs(blk) if sp.issparse(blk) else np.abs(blk)
+            P = np.asarray(blk @ absW) + (np.abs(b) if fit_intercept else 0.0)
+            acc += np.einsum("ij,ij->j", P, P)
+        out = _EPS * np.sqrt(acc / X.shape[0]) / spread
+    return np.where(np.isfinite(out), out, np.inf)

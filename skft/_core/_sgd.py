@@ -44,7 +44,7 @@ stop far from the limit: the objective flattens quadratically near it.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -109,6 +109,9 @@ class SGDState:
     avg_coef: np.ndarray | None = None
     avg_intercept: np.ndarray | None = None
     n_avg: int = 0
+    losses: list = field(default_factory=list)
+    loss_first: float | None = None
+    loss_best: float = np.inf
 
     def output(self):
         """The reported coefficients: the average if averaging has started, else the iterate."""
@@ -413,9 +416,8 @@ class _DenseStepper:
             P += b if mu is None else b - mu @ W
             Yb = Y[idx]
             G = loss.derivative(P, Yb)
-            if cfg.tol is not None:
-                lv = loss.value(P, Yb)
-                epoch_loss += float((lv * s[idx, None]).sum() if weighted else lv.sum())
+            lv = loss.value(P, Yb)  # the progressive loss: stopping and divergence checks
+            epoch_loss += float((lv * s[idx, None]).sum() if weighted else lv.sum())
             if weighted:
                 G = G * s[idx, None]
             eta = _step_size(cfg, state, eta0, B)
@@ -449,6 +451,30 @@ class _DenseStepper:
         return bool(np.all(np.isfinite(self.state.coef)))
 
 
+# Divergence without overflow (also across partial_fit calls, where no stopping rule runs):
+# the progressive loss rose in each of the last _GROWTH_RUNS epochs and is now more than
+# _GROWTH_FACTOR times both the first and the best epoch's. A converging SGD does not rise
+# epoch after epoch by that much: after a shift in the data its loss falls again.
+_GROWTH_RUNS, _GROWTH_FACTOR = 4, 100.0
+
+
+def _check_growth(state, mean_loss, eta, epoch):
+    """Record an epoch's mean progressive loss; raise if SGD is diverging."""
+    if state.loss_first is None:
+        state.loss_first = mean_loss
+    state.loss_best = min(state.loss_best, mean_loss)
+    last = (state.losses + [mean_loss])[-_GROWTH_RUNS - 1:]
+    state.losses = last
+    if len(last) <= _GROWTH_RUNS:
+        return
+    rising = all(b > a for a, b in zip(last[:-1], last[1:], strict=True))
+    if rising and mean_loss > _GROWTH_FACTOR * max(state.loss_best, state.loss_first):
+        raise SGDDivergenceError(
+            f"diverging coefficients at epoch {epoch}; try a smaller eta0 (the training loss "
+            f"grew in each of the last {_GROWTH_RUNS} epochs or partial_fit calls, from "
+            f"{state.loss_best:.3g} (best) to {mean_loss:.3g}: the step {eta:.3g} diverges)")
+
+
 def _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha, eta0, weighted,
             s):
     n = X.shape[0]
@@ -470,6 +496,8 @@ def _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha, eta
             raise SGDDivergenceError(
                 f"non-finite coefficients at epoch {epoch}; try a smaller eta0 "
                 f"(current step size {_step_size(cfg, state, eta0, B):.3g})")
+        _check_growth(state, epoch_loss / (n if not weighted else s.sum()),
+                      _step_size(cfg, state, eta0, B), epoch)
         if cfg.tol is None:
             continue
         out_W, out_b = state.output()

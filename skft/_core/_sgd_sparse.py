@@ -169,10 +169,9 @@ class SparseStepper:
                 P += b - (self.mW0 + self.scale * self.mU + self.mm * self.z)
             Yb = Y[start:stop]
             G = loss.derivative(P, Yb)
-            if cfg.tol is not None:
-                lv = loss.value(P, Yb)
-                epoch_loss += float((lv * s[start:stop, None]).sum() if self.weighted
-                                    else lv.sum())
+            lv = loss.value(P, Yb)  # the progressive loss: stopping and divergence checks
+            epoch_loss += float((lv * s[start:stop, None]).sum() if self.weighted
+                                else lv.sum())
             if self.weighted:
                 G = G * s[start:stop, None]
             eta = self.step_size(cfg, state, self.eta0, B)

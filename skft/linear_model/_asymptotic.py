@@ -17,7 +17,17 @@ __all__ = ["AsymptoticError"]
 _ALPHA_INF = 1e300
 
 
-@dataclass(frozen=True)
+def _short(value):
+    """A number to 4 significant digits, an array as a short list (long ones summarised)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return f"{float(arr):.4g}"
+    text = np.array2string(arr, separator=", ", threshold=8, edgeitems=3,
+                           formatter={"float_kind": lambda v: f"{v:.4g}"})
+    return " ".join(line.strip() for line in text.splitlines())  # one line, also per class
+
+
+@dataclass(frozen=True, repr=False)
 class AsymptoticError:
     """Predicted test error of the pretrained and of the fine-tuned model.
 
@@ -49,6 +59,13 @@ class AsymptoticError:
     ...                                    delta=np.zeros(60))
     >>> err.source, err.pretrained
     ('moments', 1.0)
+    >>> err          # s2 + s2 n / (d - n) = 2; the repr rounds, the attributes hold full values
+    AsymptoticError(pretrained=1, finetuned=2, n_samples=30, alpha=0, source='moments', \
+details=<RegressionRisk>)
+    >>> est.predict_asymptotic_error(covariance=np.ones(60), noise_var=1.0, delta=np.zeros(60),
+    ...                              n_samples=[10, 20, 40], alpha=[0.0, 0.0, 0.0])
+    AsymptoticError(pretrained=1, finetuned=[1.2, 1.5, 3], n_samples=[10, 20, 40], \
+alpha=[0, 0, 0], source='moments', details=<RegressionRisk>)
     """
 
     pretrained: object
@@ -57,6 +74,14 @@ class AsymptoticError:
     alpha: np.ndarray
     source: str
     details: object
+
+    def __repr__(self):
+        # the dataclass repr nests the full details (per-class unknowns, spectra): a wall of
+        # text for a multiclass result; the details stay one attribute away
+        fields = ("pretrained", "finetuned", "n_samples", "alpha")
+        parts = [f"{name}={_short(getattr(self, name))}" for name in fields]
+        parts += [f"source={self.source!r}", f"details=<{type(self.details).__name__}>"]
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class _AsymptoticErrorMixin:

@@ -21,8 +21,10 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._doc_link import DocLinkMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ._asymptotic import _AsymptoticErrorMixin
+from ._scale import sgd_scale, warn_rounding
 
 # solver="auto" uses the closed form when the smaller Gram side is at most this large
 # (a 5000 x 5000 float64 matrix is 200 MB).
@@ -44,7 +46,7 @@ def _start_classes(coef):
     return None if classes is None else np.asarray(classes).copy()
 
 
-class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
+class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
     """Common machinery; see WarmStartSGDRegressor for the parameters."""
 
     _parameter_constraints: dict = {
@@ -121,8 +123,10 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             if not hasattr(coef, "coef_"):
                 raise ValueError(
                     f"coef_init is an estimator without coef_ ({type(coef).__name__} is not "
-                    "fitted; note that clone() and GridSearchCV refit-clone estimator "
-                    "parameters unfitted): pass coef_init=fitted_estimator.coef_ instead.")
+                    "fitted; clone(), and so GridSearchCV and cross_val_score, copy an estimator "
+                    "parameter unfitted): pass coef_init=sklearn.frozen.FrozenEstimator("
+                    "fitted_estimator), which clone() keeps fitted, or coef_init="
+                    "fitted_estimator.coef_.")
             if intercept is None:
                 intercept = getattr(coef, "intercept_", None)
             coef = coef.coef_
@@ -240,6 +244,7 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             sol = solve_exact(Xf, Y, W0.T, b0, alpha=float(self.alpha),
                               fit_intercept=self.fit_intercept, sample_weight=sw,
                               coef_start=state.coef, intercept_start=state.intercept)
+            warn_rounding(sol.rounding)
             state = SGDState(coef=sol.coef, intercept=sol.intercept)
             self.n_iter_ = 1
             self.t_ = 1.0
@@ -285,6 +290,24 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
 
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha=None):
         alpha = float(self.alpha) if alpha is None else alpha
+        # extreme entries: SGD on (X / g, y / g) with alpha / g^2 and b / g, same minimiser
+        # (partial_fit: checked on its first batch only, to keep later calls one pass)
+        g = 1.0
+        if first_call or not partial:
+            g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
+                          partial=partial, auto_step=self.eta0 == "auto")
+        if g != 1.0:
+            state.intercept = state.intercept / g
+            # (a pull beyond 1e250 times the data's curvature is infinite: w = w0)
+            state, n_iter = self._run_sgd_scaled(Xf / g, Y / g, y, sw, W0, state, partial,
+                                                 first_call, min(alpha / g / g, 1e250))
+            state.intercept = state.intercept * g
+            if state.n_avg > 0:
+                state.avg_intercept = state.avg_intercept * g
+            return state, n_iter
+        return self._run_sgd_scaled(Xf, Y, y, sw, W0, state, partial, first_call, alpha)
+
+    def _run_sgd_scaled(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha):
         n, d = Xf.shape
         if first_call or not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
@@ -344,5 +367,5 @@ class _BaseWarmStartSGD(_AsymptoticErrorMixin, BaseEstimator):
             warnings.warn(
                 f"Maximum number of iteration reached before convergence ({n_iter} epochs). "
                 "Consider increasing max_iter, or solver='exact' for squared loss.",
-                ConvergenceWarning, stacklevel=4)
+                ConvergenceWarning, stacklevel=5)
         return state, n_iter

@@ -48,7 +48,9 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     from ``(w_{0j}, b_{0j})``. The default ``squared_error`` (``(y - p)^2 / 2`` on the
     ``+-1`` labels) is the setting of the theory in :mod:`skft.theory`; its SGD limit has the
     closed form of :class:`WarmStartSGDRegressor` (same intercept rule), used by
-    ``solver="exact"``, one factorisation for all classes.
+    ``solver="exact"``, one factorisation for all classes, with the same numerics (accurate
+    for any feature scaling and conditioning; see **Numerics** there), the same scale guards
+    of the SGD solver and the same divergence checks in ``fit`` and ``partial_fit``.
 
     Parameters
     ----------

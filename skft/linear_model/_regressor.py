@@ -44,6 +44,26 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     weight drops the row, an integer weight repeats it (exactly for ``solver="exact"``, in
     expectation for SGD).
 
+    **Numerics.** ``solver="exact"`` factorises the smaller Gram matrix after diagonal
+    equilibration and refines the answer with residuals computed through ``X`` itself; when
+    that cannot vouch for the answer (an ill-conditioned or singular Gram: collinear or
+    duplicated columns or rows, features of wildly different scales) it falls back to the
+    Gram's pseudo-inverse or to an SVD of the design, so it is as accurate as
+    ``numpy.linalg.lstsq`` (with ``alpha = 0`` and ``n_samples < n_features``, the closest
+    interpolator in the original coordinates, with lstsq's rank cutoff). Entries whose
+    squares overflow or underflow (|X| beyond ~1e150 or below ~1e-150) are rescaled
+    internally by powers of two. With more samples than coordinates (or ``alpha > 0`` there)
+    the minimiser is computed without forming ``y - X w0``, so a start far off the scale of
+    ``X`` costs no precision; with fewer samples the limit keeps the start's coordinates
+    outside the row space, and a UserWarning says when their float64 rounding alone spoils
+    the training predictions. ``solver="sgd"`` on extreme scales runs on an exactly rescaled
+    problem where that leaves its limit unchanged (squared loss, ``eta0="auto"``, ``fit``)
+    and raises a clear error otherwise; columns whose scales differ by more than 1e4 give a
+    ConvergenceWarning (SGD's step is set by the largest). A diverging SGD raises
+    ``SGDDivergenceError`` (a ``ValueError``) in ``fit`` and in ``partial_fit`` alike: when
+    its coefficients overflow, or when its training loss has risen in each of the last 4
+    epochs or ``partial_fit`` calls to 100 times its first and best values.
+
     Parameters
     ----------
     coef_init : array-like of shape (n_features,), fitted linear estimator, or None
@@ -63,7 +83,9 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     solver : {"auto", "sgd", "exact"}, default="auto"
         ``"sgd"``: minibatch SGD (``partial_fit`` always uses it). ``"exact"`` (squared loss):
         the closed-form point SGD converges to, through the ``n x n`` kernel when
-        ``n_samples < n_features``, stable for singular kernels. ``"auto"``: ``"exact"`` for
+        ``n_samples < n_features`` (else the normal equations), as accurate as
+        ``numpy.linalg.lstsq`` for any feature scaling and conditioning (see **Numerics**).
+        ``"auto"``: ``"exact"`` for
         ``fit`` with squared loss, no early stopping and ``min(n_samples, n_features + 1)``
         at most 5000; else ``"sgd"``. The resolved choice is ``solver_``.
     loss : {"squared_error", "huber", "epsilon_insensitive"}, default="squared_error"

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ._regression import _squeeze
-from ._spectrum import Spectrum, _check_n_alpha, _clip_alpha, _solve_kappa
+from ._spectrum import Spectrum, _check_n_alpha, _clip_alpha, _normalise, _solve_kappa
 
 __all__ = ["ClassificationError", "classification_error"]
 
@@ -74,14 +74,17 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
     ClassificationError
         Array fields of shape ``broadcast(n_samples, alpha)``.
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    mu = np.asarray(mu_coords, dtype=np.float64)
-    w0 = np.asarray(w0_coords, dtype=np.float64)
+    # unit scale (see _normalise): the problem (Sigma / t, mu / sqrt(t), w0 sqrt(t), alpha / t)
+    # has the same margins mu'w, w'Sigma w and error rates; kappa scales with t
+    lam, tsc = _normalise(eigenvalues)
+    root = np.sqrt(tsc)  # exact: tsc is a power of four
+    mu = np.asarray(mu_coords, dtype=np.float64) / root
+    w0 = np.asarray(w0_coords, dtype=np.float64) * root
     n, a = np.broadcast_arrays(
         np.asarray(n_samples, dtype=np.float64), np.asarray(alpha, dtype=np.float64)
     )
     shape = n.shape
-    n, a = n.ravel(), a.ravel()
+    n, a = n.ravel(), a.ravel() / tsc
     a = _clip_alpha(lam, a)
     rank = int(np.count_nonzero(lam))
     W = np.stack([mu * mu, mu * w0, w0 * w0], axis=1)
@@ -126,7 +129,7 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
         finetuned=_margin_error(t, q).reshape(shape),
         t=t.reshape(shape),
         q=q.reshape(shape),
-        kappa=k.reshape(shape),
+        kappa=(tsc * k).reshape(shape),
     )
 
 

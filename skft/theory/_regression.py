@@ -4,7 +4,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _clip_alpha, _solve_kappa
+from ._spectrum import (
+    Spectrum,
+    _as_float_array,
+    _check_n_alpha,
+    _clip_alpha,
+    _normalise,
+    _solve_kappa,
+)
 
 __all__ = ["RegressionRisk", "regression_risk"]
 
@@ -71,13 +78,14 @@ def _regression_risk(eigenvalues, delta_coords_sq, noise_var, n_samples, alpha=0
     RegressionRisk
         With array fields of shape ``broadcast(n_samples, alpha)`` (always arrays).
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
+    # unit scale (see _normalise): kappa and the bias scale with t, the variance not at all
+    lam, t = _normalise(eigenvalues)
     dsq = np.asarray(delta_coords_sq, dtype=np.float64)
     n, a = np.broadcast_arrays(
         np.asarray(n_samples, dtype=np.float64), np.asarray(alpha, dtype=np.float64)
     )
     shape = n.shape
-    n, a = n.ravel(), a.ravel()
+    n, a = n.ravel(), a.ravel() / t
     a = _clip_alpha(lam, a)
     rank = int(np.count_nonzero(lam))
     k, s1, s2 = _solve_kappa(lam, n, a, extra2=np.column_stack([lam * lam, dsq * lam]))
@@ -97,7 +105,8 @@ def _regression_risk(eigenvalues, delta_coords_sq, noise_var, n_samples, alpha=0
             gap = n[ls] - rank
             v = np.where(gap > 0, noise_var * rank / np.where(gap > 0, gap, 1.0), np.inf)
         var[ls] = np.where((noise_var == 0) & (gap <= 0), 0.0, v) if rank else 0.0
-    pretrained = float(lam @ dsq + noise_var)
+    bias, k = t * bias, t * k
+    pretrained = float(t * (lam @ dsq) + noise_var)
     fine = noise_var + bias + var
     return RegressionRisk(
         pretrained=pretrained,

@@ -335,13 +335,32 @@ def effective_regularization(covariance, n_samples, alpha=0.0):
     """
     spec = Spectrum.from_covariance(covariance)
     n, a = _check_n_alpha(n_samples, alpha)
-    k = _solve_kappa(spec.eigenvalues, n.ravel(), a.ravel())[0].reshape(n.shape)
+    lam, t = _normalise(spec.eigenvalues)  # kappa(Sigma, alpha) = t kappa(Sigma / t, alpha / t)
+    k = t * _solve_kappa(lam, n.ravel(), a.ravel() / t)[0].reshape(n.shape)
     return float(k) if k.ndim == 0 else k
 
 
 # Beyond ALPHA_CLIP times the largest eigenvalue the fine-tuned model equals the pretrained one
 # to relative O(1 / ALPHA_CLIP); larger values would overflow kappa^2 in the formulas.
 ALPHA_CLIP = 1e12
+
+
+def _normalise(eigenvalues):
+    """``(eigenvalues / t, t)`` with ``t`` the power of four nearest the largest eigenvalue.
+
+    Every formula of the theory is scale-equivariant: with ``Sigma -> Sigma / t`` and
+    ``alpha -> alpha / t``, ``kappa`` scales by ``1 / t``, a bias ``k^2 d' Sigma (Sigma + k)^-2 d``
+    by ``1 / t`` and the ratios (``df1``, ``df2``, error rates) not at all. Working at unit scale
+    keeps squares such as ``kappa^2`` and ``l^2`` far from overflow and underflow for covariance
+    scales anywhere in float64; ``t`` is a power of four so that ``t`` and ``sqrt(t)`` rescale
+    exactly.
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    top = float(np.max(lam, initial=0.0))
+    if not top > 0:
+        return lam, 1.0
+    t = float(4.0 ** np.round(np.log2(top) / 2.0))
+    return lam / t, t
 
 
 def _clip_alpha(eigenvalues, alpha):

@@ -50,6 +50,8 @@ MODEL_RTOL = 0.02
 SMOOTHNESS = 1.0
 #: The GCV curve counts as this many independent observations in the fit.
 CURVE_WEIGHT = 4.0
+#: Weight of the measured pretrained error (relative to its precision): matched almost exactly.
+PRETRAINED_WEIGHT = 100.0
 #: Relative weight of the pull asked for on the curve.
 EMPHASIS = 10.0
 #: Largest number of eigenvalue bins.
@@ -335,13 +337,18 @@ def fit_shift_profile(
     M = np.vstack(M)
     y = observed[idx] * scale_obs
     cov = observed_cov[np.ix_(idx, idx)] * np.outer(scale_obs, scale_obs)
-    cov = cov + np.diag((MODEL_RTOL * np.abs(y)) ** 2 + 1e-12 * m1**2)
+    m = int(keep.sum())
+    allowance = (MODEL_RTOL * np.abs(y)) ** 2
+    allowance[m] = 0.0  # the pretrained error is measured, not modelled
+    cov = cov + np.diag(allowance + 1e-12 * m1**2)
     # weighted least squares (the curve's points are strongly correlated: generalised least
     # squares would trade a common offset of the whole curve for its shape), the curve
-    # counting as CURVE_WEIGHT observations, the pull asked for as EMPHASIS of them
+    # counting as CURVE_WEIGHT observations, the pull asked for as EMPHASIS of them; the
+    # pretrained error is matched almost exactly (weight PRETRAINED_WEIGHT): the theory's
+    # alpha -> inf limit is the measured error
     var = np.diag(cov)
     w = 1.0 / var
-    m = int(keep.sum())
+    w[m] *= PRETRAINED_WEIGHT
     wc = np.ones(m) if emphasis is None else np.where(emphasis[keep], EMPHASIS, 1.0)
     wc = CURVE_WEIGHT * wc / wc.sum()
     w[:m] = wc / var[:m]

@@ -265,6 +265,8 @@ def evaluate(family, n_problems, seed):
                 confident=adv.confident,
                 seconds=elapsed,
                 spread=adv.realised_spread,
+                pre_meas=adv.decision_pretrained_error.value,
+                gap_se=adv.gap_stderr,
                 failed=[c.name for c in adv.checks if not c.passed],
                 dec=dict(
                     theory=adv.finetune,

@@ -130,6 +130,8 @@ class ShiftProfile:
     pretrained_covariance : ndarray of shape (n_bins + 1,)
         Covariance of ``(noise_var, levels)`` with the observed pretrained error of the
         design (for the standard error of the gap).
+    pretrained_variance : float
+        Variance of the observed pretrained error of the design (same model).
 
     Examples
     --------
@@ -153,6 +155,7 @@ class ShiftProfile:
     lack_of_fit: float = 0.0
     n_obs: int = 0
     pretrained_covariance: np.ndarray = field(default=None, repr=False)
+    pretrained_variance: float = 0.0
 
     @property
     def delta_sq(self):
@@ -207,6 +210,11 @@ class ShiftProfile:
         with np.errstate(invalid="ignore", over="ignore"):
             out = rows @ self.pretrained_covariance
         return out.reshape(shape)
+
+    def pretrained_var(self, n, alpha):
+        """:attr:`pretrained_variance`, broadcast over ``n`` and ``alpha``."""
+        return np.full(np.broadcast(np.asarray(n), np.asarray(alpha)).shape,
+                       self.pretrained_variance)
 
     def realised_sd(self, n, alpha):
         """Spread of the realised fine-tuned error around the predicted one (finite size).
@@ -395,4 +403,5 @@ def fit_shift_profile(
         lack_of_fit=lack,
         n_obs=int(resid.size),
         pretrained_covariance=with_m1,
+        pretrained_variance=float(cov[m, m]),
     )

@@ -245,11 +245,16 @@ class RegressionModel:
 
     def gap_se(self, n, alpha, pretrained_se):
         """Standard error of ``finetuned - pretrained``: the prediction is correlated with
-        the measured pretrained error (both read the same residuals)."""
+        the measured pretrained error (both read the same residuals). Within the fit's model
+        ``Var(pred - m1) = Var(pred) + Var(m1) - 2 Cov(pred, m1)``; a larger (robust,
+        jackknife) variance of the measured pretrained error is added on top, then the
+        finite-size spread."""
         _, fit, real = self.finetuned_se(n, alpha)
         cov = self._map("risk_cov_pretrained", n, alpha)
-        var = fit**2 + pretrained_se**2 - 2.0 * cov + real**2
-        return FS_INFLATION * np.sqrt(np.maximum(var, 0.0))
+        pre_var = self._map("pretrained_var", n, alpha)
+        var = np.maximum(fit**2 + pre_var - 2.0 * cov, 0.0)
+        var = var + np.maximum(pretrained_se**2 - pre_var, 0.0) + real**2
+        return FS_INFLATION * np.sqrt(var)
 
     def amplification(self, n, alpha):
         return self._map("amplification", n, alpha)

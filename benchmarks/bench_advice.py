@@ -340,7 +340,7 @@ def print_misses(rows):
 
 
 # ----------------------------------------------------------------------------- timing
-def timing():
+def timing(unlabeled=False):
     rng = np.random.default_rng(0)
     n, d = 500, 5000
     X = rng.standard_normal((n, d))
@@ -348,16 +348,30 @@ def timing():
     y = X @ w + 0.5 * rng.standard_normal(n)
     w0 = w + rng.standard_normal(d) / np.sqrt(d)
     should_finetune(w0[:200], X[:50, :200], y[:50], fit_intercept=False)  # warm up imports
+    t = time.perf_counter()
+    np.linalg.eigh(X @ X.T)
+    base = time.perf_counter() - t
     for fit_intercept in (False, True):
         t = time.perf_counter()
         should_finetune(w0, X, y, fit_intercept=fit_intercept)
         t1 = time.perf_counter() - t
-        t = time.perf_counter()
-        np.linalg.eigh(X @ X.T)
-        base = time.perf_counter() - t
         print(
             f"should_finetune n=500, d=5000, fit_intercept={fit_intercept}: {t1:.2f} s "
             f"(one n x n Gram + eigh alone: {base:.2f} s, ratio {t1 / base:.1f})"
+        )
+    if not unlabeled:
+        return
+    U = rng.standard_normal((20000, d))
+    t = time.perf_counter()
+    np.linalg.eigvalsh(U.T @ U)
+    base = time.perf_counter() - t
+    for fit_intercept in (False, True):
+        t = time.perf_counter()
+        should_finetune(w0, X, y, X_unlabeled=U, fit_intercept=fit_intercept)
+        t1 = time.perf_counter() - t
+        print(
+            f"with 20000 unlabelled rows, fit_intercept={fit_intercept}: {t1:.2f} s (the d x d "
+            f"Gram of the unlabelled rows + eigvalsh alone: {base:.2f} s, ratio {t1 / base:.1f})"
         )
 
 
@@ -373,17 +387,22 @@ def main():
         help="list the wrong clear decisions and the intervals that miss",
     )
     parser.add_argument("--timing", action="store_true", help="also time should_finetune")
+    parser.add_argument(
+        "--timing-unlabeled", action="store_true", help="timing with 20000 unlabelled rows"
+    )
     args = parser.parse_args()
     n_problems = args.problems or (12 if args.quick else 80)
     families = args.family or list(FAMILIES)
+    if args.timing_unlabeled and args.family is None and not args.quick:
+        families = []
     print(HEADER)
     for k, name in enumerate(families):
         rows = evaluate(name, n_problems, args.seed * 1000 + k)
         print(line(name + ("" if FAMILIES[name][1] else " (easy)"), summarise(rows)), flush=True)
         if args.misses:
             print_misses(rows)
-    if args.timing:
-        timing()
+    if args.timing or args.timing_unlabeled:
+        timing(unlabeled=args.timing_unlabeled)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def _dicker(factor, rt):
     return float(rt @ Gr - np.sum(factor.row_sq * rt**2)) / (n * (n - 1))
 
 
-def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None):
+def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None):
     """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve.
 
     The observations are the GCV errors along :func:`alpha_path`, the design's pretrained
@@ -179,7 +179,7 @@ def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None):
     """
     n = X.shape[0]
     factor = GramFactor(X, intercept=kind)
-    spectrum = spectrum_for_design(factor, X_unlabeled)
+    spectrum = spectrum_for_design(factor, X_unlabeled, cache=cache)
     alphas = alpha_path(spectrum.eigenvalues, alpha)
     gcv, terms = factor.gcv_terms(r, alphas)
     rt = r - r.mean() if kind == "free" else r
@@ -358,15 +358,14 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
     r = yu - Xu @ coef - intercept
     n = Xu.shape[0]
     fits = {}
+    opts = dict(X_unlabeled=X_unlabeled, cache={})  # X'X, U'U shared by the designs
     if not fit_intercept:
-        fits["none"] = fit_design(Xu, r, "none", alpha=alpha, X_unlabeled=X_unlabeled)
+        fits["none"] = fit_design(Xu, r, "none", alpha=alpha, **opts)
     else:
-        fits["free"] = fit_design(
-            Xu, r, "free", alpha=alpha if alpha > 0 else None, X_unlabeled=X_unlabeled
-        )
+        fits["free"] = fit_design(Xu, r, "free", alpha=alpha if alpha > 0 else None, **opts)
         if n >= 3:
             fits["augmented"] = fit_design(
-                Xu, r, "augmented", alpha=0.0 if alpha == 0 else None, X_unlabeled=X_unlabeled
+                Xu, r, "augmented", alpha=0.0 if alpha == 0 else None, **opts
             )
     return RegressionModel(fits, fit_intercept, extra_noise), r, rows
 

@@ -102,13 +102,41 @@ def _stats_with_extra(A, U, *, centre=True, augment=False):
     return g, float(np.sum(g**2)), row_sq
 
 
-def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64):
+def _pooled_feature_side(X, U, kind, cache):
+    """Gram eigenvalues, ``||.||_F^2`` and row norms of the pooled rows on the feature side,
+    from ``X'X`` and ``U'U`` computed once per call of the advice (``cache``) for every
+    design: as they are (``"none"``), each block centred by its own mean (``"free"``), or
+    with a column 1 appended (``"augmented"``)."""
+    if "XtX" not in cache:
+        cache["XtX"], cache["UtU"] = X.T @ X, U.T @ U
+        cache["sx"], cache["su"] = X.sum(axis=0), U.sum(axis=0)
+        cache["rx"], cache["ru"] = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", U, U)
+    n, m = X.shape[0], U.shape[0]
+    XtX, UtU, sx, su = cache["XtX"], cache["UtU"], cache["sx"], cache["su"]
+    if kind == "free":
+        mx, mu = sx / n, su / m
+        gram = XtX - n * np.outer(mx, mx) + UtU - m * np.outer(mu, mu)
+        row_sq = np.r_[cache["rx"] - 2.0 * (X @ mx) + mx @ mx,
+                       cache["ru"] - 2.0 * (U @ mu) + mu @ mu]
+    elif kind == "augmented":
+        col = sx + su
+        gram = np.block([[XtX + UtU, col[:, None]], [col[None, :], np.array([[float(n + m)]])]])
+        row_sq = np.r_[cache["rx"] + 1.0, cache["ru"] + 1.0]
+    else:
+        gram = XtX + UtU
+        row_sq = np.r_[cache["rx"], cache["ru"]]
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return g, float(np.sum(g**2)), row_sq
+
+
+def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     """:func:`estimate_spectrum` of the design a :class:`GramFactor` factorised.
 
     Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
     ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
     as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
-    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``).
+    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``); on the feature side
+    the products ``X'X`` and ``U'U`` are shared by the designs through ``cache``.
 
     Parameters
     ----------
@@ -116,6 +144,8 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64):
     extra : ndarray of shape (n_extra, n_features), default=None
     n_grid, n_path : int
         As in :func:`estimate_spectrum`.
+    cache : dict, default=None
+        Shared between the calls of one advice (a new one when None).
 
     Returns
     -------
@@ -124,13 +154,19 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64):
     X = factor.X
     d = factor.n_features
     if extra is not None:
-        A = X - X.mean(axis=0) if factor.intercept == "free" else X
-        g, fro2, row_sq = _stats_with_extra(
-            A,
-            np.asarray(extra, dtype=float),
-            centre=factor.intercept == "free",
-            augment=factor.intercept == "augmented",
-        )
+        U = np.asarray(extra, dtype=float)
+        if X.shape[0] + U.shape[0] > d:
+            g, fro2, row_sq = _pooled_feature_side(
+                X, U, factor.intercept, {} if cache is None else cache
+            )
+        else:
+            A = X - X.mean(axis=0) if factor.intercept == "free" else X
+            g, fro2, row_sq = _stats_with_extra(
+                A,
+                U,
+                centre=factor.intercept == "free",
+                augment=factor.intercept == "augmented",
+            )
         m = row_sq.size
         n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
         return _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path)

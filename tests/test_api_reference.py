@@ -8,6 +8,7 @@ documented once.
 """
 
 import importlib
+import importlib.util
 import inspect
 import re
 import types
@@ -18,7 +19,17 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PUBLIC_MODULES = [
     "skft", "skft.linear_model", "skft.advice", "skft.theory", "skft.datasets", "skft.plotting",
+    "skft.dask",
 ]
+# modules of optional extras: documented always, checked when the extra is installed
+OPTIONAL = {"skft.dask": "dask"}
+
+
+def _module(name):
+    """The module, or None for an optional one whose extra is not installed."""
+    if name in OPTIONAL and importlib.util.find_spec(OPTIONAL[name]) is None:
+        return None
+    return importlib.import_module(name)
 
 
 def _api_entries():
@@ -40,19 +51,20 @@ def _api_entries():
 
 
 ENTRIES, AUTOMODULES = _api_entries()
+INSTALLED = [(m, n) for m, n in ENTRIES if _module(m) is not None]
 
 
 def _public_names():
     out = []
     for modname in PUBLIC_MODULES:
-        module = importlib.import_module(modname)
-        out += [(modname, name) for name in module.__all__]
+        module = _module(modname)
+        out += [(modname, name) for name in getattr(module, "__all__", [])]
     return out
 
 
 def test_every_api_entry_imports():
     assert len(ENTRIES) > 30
-    for module, name in ENTRIES:
+    for module, name in INSTALLED:
         assert hasattr(importlib.import_module(module), name), f"api.rst lists {module}.{name}"
 
 
@@ -62,7 +74,7 @@ def test_public_name_is_in_the_api_reference(module, name):
     if isinstance(obj, types.ModuleType):
         assert obj.__name__ in AUTOMODULES, f"module {obj.__name__} has no section in api.rst"
         return
-    documented = [f"{m}.{n}" for m, n in ENTRIES if getattr(importlib.import_module(m), n) is obj]
+    documented = [f"{m}.{n}" for m, n in INSTALLED if getattr(importlib.import_module(m), n) is obj]
     assert documented, f"{module}.{name} is public but not in docs/api.rst"
 
 
@@ -72,8 +84,8 @@ def test_every_public_module_has_a_section():
 
 def test_no_object_is_documented_twice():
     # two pages for one object would make Sphinx warn about a duplicate description
-    objs = [getattr(importlib.import_module(m), n) for m, n in ENTRIES]
-    dupes = [f"{m}.{n}" for (m, n), o in zip(ENTRIES, objs, strict=True)
+    objs = [getattr(importlib.import_module(m), n) for m, n in INSTALLED]
+    dupes = [f"{m}.{n}" for (m, n), o in zip(INSTALLED, objs, strict=True)
              if sum(p is o for p in objs) > 1 and not isinstance(o, str | int | float)]
     assert not dupes
 
@@ -89,7 +101,7 @@ def _template_options(name):
 def test_class_pages_document_methods_and_inherited_methods():
     text, excluded = _template_options("class.rst")
     assert "   :members:" in text and "   :inherited-members:" in text
-    for module, name in ENTRIES:
+    for module, name in INSTALLED:
         cls = getattr(importlib.import_module(module), name)
         if not inspect.isclass(cls):
             continue
@@ -122,8 +134,8 @@ def test_html_repr_links_to_the_estimator_api_page():
     # the page autosummary writes for an entry is generated/<currentmodule>.<name>.html
     from skft import WarmStartSGDClassifier, WarmStartSGDRegressor
 
-    pages = {getattr(importlib.import_module(m), n): f"generated/{m}.{n}.html" for m, n in ENTRIES
-             if inspect.isclass(getattr(importlib.import_module(m), n))}
+    pages = {getattr(importlib.import_module(m), n): f"generated/{m}.{n}.html"
+             for m, n in INSTALLED if inspect.isclass(getattr(importlib.import_module(m), n))}
     for cls in (WarmStartSGDRegressor, WarmStartSGDClassifier):
         est = cls()
         link = est._get_doc_link()

@@ -17,10 +17,18 @@ import skft.plotting
 import skft.theory
 
 
+def _optional_modules():
+    try:  # the optional extra skft[dask]
+        import skft.dask
+    except ImportError:
+        return ()
+    return (skft.dask,)
+
+
 def _public_objects():
     seen = {}
     for module in (skft, skft.theory, skft.datasets, skft.advice, skft.linear_model,
-                   skft.plotting):
+                   skft.plotting, *_optional_modules()):
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):

@@ -53,46 +53,47 @@ CASES = [
 ]
 
 
-def simulate(task, spectrum, distribution, ratio, alpha, rotate, d=D, n_seeds=N_SEEDS):
-    """Fit the estimator on ``n_seeds`` independent problems; return gaps and theory."""
+def simulate_seed(task, spectrum, distribution, ratio, alpha, rotate, seed, d=D):
+    """One replicate: ``(realised, theory)`` test error of the estimator fitted on seed ``seed``."""
     n = int(round(ratio * d))
-    realised, theory = [], []
-    for seed in range(n_seeds):
-        if task == "regression":
-            X, y, truth = make_transfer_regression(
-                n,
-                d,
-                spectrum=spectrum,
-                distribution=distribution,
-                noise=0.5,
-                shift=1.0,
-                rotate=rotate,
-                random_state=seed,
-            )
-            est = WarmStartSGDRegressor(
-                coef_init=truth.coef_init, alpha=alpha, solver="exact", fit_intercept=False
-            ).fit(X, y)
-            pred = regression_risk(truth.covariance, truth.delta, truth.noise_var, n, alpha)
-        else:
-            X, y, truth = make_transfer_classification(
-                n,
-                d,
-                spectrum=spectrum,
-                distribution=distribution,
-                separation=1.5,
-                shift=1.0,
-                rotate=rotate,
-                random_state=seed,
-            )
-            est = WarmStartSGDClassifier(
-                coef_init=truth.coef_init, alpha=alpha, solver="exact", fit_intercept=False
-            ).fit(X, y)
-            pred = classification_error(truth.covariance, truth.mean, truth.coef_init, n, alpha)
-        realised.append(exact_test_error(truth, np.ravel(est.coef_)))
-        theory.append(pred.finetuned)
-    realised, theory = np.array(realised), np.array(theory)
+    if task == "regression":
+        X, y, truth = make_transfer_regression(
+            n,
+            d,
+            spectrum=spectrum,
+            distribution=distribution,
+            noise=0.5,
+            shift=1.0,
+            rotate=rotate,
+            random_state=seed,
+        )
+        est = WarmStartSGDRegressor(
+            coef_init=truth.coef_init, alpha=alpha, solver="exact", fit_intercept=False
+        ).fit(X, y)
+        pred = regression_risk(truth.covariance, truth.delta, truth.noise_var, n, alpha)
+    else:
+        X, y, truth = make_transfer_classification(
+            n,
+            d,
+            spectrum=spectrum,
+            distribution=distribution,
+            separation=1.5,
+            shift=1.0,
+            rotate=rotate,
+            random_state=seed,
+        )
+        est = WarmStartSGDClassifier(
+            coef_init=truth.coef_init, alpha=alpha, solver="exact", fit_intercept=False
+        ).fit(X, y)
+        pred = classification_error(truth.covariance, truth.mean, truth.coef_init, n, alpha)
+    return exact_test_error(truth, np.ravel(est.coef_)), float(pred.finetuned)
+
+
+def summarise(realised, theory):
+    """Mean realised and predicted errors, their gap and its standard error over the seeds."""
+    realised, theory = np.asarray(realised), np.asarray(theory)
     gaps = realised - theory
-    se = gaps.std(ddof=1) / np.sqrt(n_seeds)
+    se = gaps.std(ddof=1) / np.sqrt(gaps.size)
     return {
         "realised": realised.mean(),
         "theory": theory.mean(),
@@ -100,6 +101,13 @@ def simulate(task, spectrum, distribution, ratio, alpha, rotate, d=D, n_seeds=N_
         "se": se,
         "rel_gap": abs(gaps.mean()) / theory.mean(),
     }
+
+
+def simulate(task, spectrum, distribution, ratio, alpha, rotate, d=D, n_seeds=N_SEEDS):
+    """Fit the estimator on ``n_seeds`` independent problems; return gaps and theory."""
+    case = (task, spectrum, distribution, ratio, alpha, rotate)
+    pairs = [simulate_seed(*case, seed, d=d) for seed in range(n_seeds)]
+    return summarise(*zip(*pairs, strict=True))
 
 
 def _ids(case):

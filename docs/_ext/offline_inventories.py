@@ -60,6 +60,8 @@ PROJECTS = {
             **{name: ("py:class", "modules/generated/" + _generated(name)) for name in (
                 "sklearn.base.BaseEstimator",
                 "sklearn.frozen.FrozenEstimator",
+                "sklearn.linear_model.LinearRegression",
+                "sklearn.linear_model.LogisticRegression",
                 "sklearn.linear_model.SGDClassifier",
                 "sklearn.linear_model.SGDRegressor",
                 "sklearn.metrics.PredictionErrorDisplay",

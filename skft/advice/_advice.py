@@ -7,7 +7,12 @@ from ._classification import classification_problem
 from ._regression import regression_problem
 from ._report import _basis_short, _grouped
 from ._result import ErrorEstimate, FinetuneAdvice, merge_intervals
-from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
+from ._validation import (
+    check_features,
+    feature_names,
+    resolve_coef_init,
+    resolve_task_and_labels,
+)
 
 __all__ = ["ErrorEstimate", "FinetuneAdvice", "should_finetune"]
 
@@ -98,15 +103,17 @@ def should_finetune(
     >>> advice.decision_basis
     'gaussian_margin'
     """
+    names = feature_names(X)
     X = check_features(X, "X")
     n, d = X.shape
     if X_unlabeled is not None:
-        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1)
+        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
+                                     reference_names=names, allow_dask=True)
     if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
-    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d)
+    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
     task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
     alpha = float(alpha)
     curve_n = _curve_n(n, d)

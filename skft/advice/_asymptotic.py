@@ -6,7 +6,12 @@ import numpy as np
 
 from ._classification import fit_classification_model
 from ._regression import _pretrained, fit_regression_model, regression_unknowns
-from ._validation import check_features, resolve_coef_init, resolve_task_and_labels
+from ._validation import (
+    check_features,
+    feature_names,
+    resolve_coef_init,
+    resolve_task_and_labels,
+)
 
 __all__ = ["EstimatedAsymptoticError", "estimate_asymptotic_error"]
 
@@ -107,10 +112,12 @@ def estimate_asymptotic_error(
     >>> bool(est.finetuned[2] < est.finetuned[0] < est.pretrained)
     True
     """
+    names = feature_names(X)
     X = check_features(X, "X")
     n, d = X.shape
     if X_unlabeled is not None:
-        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1)
+        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
+                                     reference_names=names, allow_dask=True)
     nn = np.asarray(n if n_samples is None else n_samples, dtype=np.float64)
     aa = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(nn)) or np.any(nn <= 1):
@@ -119,7 +126,7 @@ def estimate_asymptotic_error(
         raise ValueError("alpha must be finite and >= 0.")
     nn, aa = np.broadcast_arrays(nn, aa)
     a_fit = float(np.ravel(aa)[0]) if aa.size == 1 else 0.0
-    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d)
+    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
     task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
     shift = 1.0 if fit_intercept else 0.0
     n_eff = np.maximum(nn - shift, 0.5)

@@ -273,9 +273,10 @@ def classification_problem(
         X, y_pm = X[rows.first], y_pm[rows.first]
     rows = with_near_duplicates(rows, X if X.shape[0] == rows.n_unique else X[rows.first])
     if rows.has_duplicates or rows.near_pairs:
+        exact = rows.uniform and not rows.label_conflict
         warnings.warn(
             "should_finetune: rows of X are not independent: "
-            f"{check_rows(rows, exact_model=True).detail}.",
+            f"{check_rows(rows, exact_model=exact).detail}.",
             DependentRowsWarning,
             stacklevel=4,
         )

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from ..utils._dask_compat import is_dask_array
+
 __all__ = ["SpectrumEstimate", "estimate_spectrum"]
 
 
@@ -129,6 +131,35 @@ def _pooled_feature_side(X, U, kind, cache):
     return g, float(np.sum(g**2)), row_sq
 
 
+def _dask_pooled(X, U, kind, cache):
+    """:func:`_pooled_feature_side` for dask unlabelled rows: their moments reduced on the
+    cluster once (``cache``), then taken about their mean (``"free"``), about 0 (``"none"``),
+    or about 0 with the column 1 (``"augmented"``). Returns ``g, fro2, m, sq1, sq2``."""
+    cache = {} if cache is None else cache
+    if "dask" not in cache:
+        from ..dask import row_moments
+
+        cache["dask"] = row_moments(U, name="X_unlabeled")
+    mom = cache["dask"]
+    N = mom.n_rows
+    if kind == "free":
+        A = X - X.mean(axis=0)
+        S, q2, q4 = mom.scatter, mom.norm2, mom.norm4
+    else:
+        A = X
+        S, _, q2, q4 = mom._shifted(-mom.mean)
+    gram = A.T @ A + S
+    a_sq = np.einsum("ij,ij->i", A, A)
+    if kind == "augmented":
+        col = A.sum(axis=0) + N * mom.mean
+        m_all = float(A.shape[0] + N)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[m_all]])]])
+        q4, q2, a_sq = q4 + 2.0 * q2 + N, q2 + N, a_sq + 1.0
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return (g, float(np.sum(g**2)), A.shape[0] + N, float(a_sq.sum() + q2),
+            float(np.sum(a_sq**2) + q4))
+
+
 def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     """:func:`estimate_spectrum` of the design a :class:`GramFactor` factorised.
 
@@ -153,6 +184,10 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     """
     X = factor.X
     d = factor.n_features
+    if is_dask_array(extra) and X.shape[0] + extra.shape[0] > d:
+        g, fro2, m, sq1, sq2 = _dask_pooled(X, extra, factor.intercept, cache)
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+        return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
     if extra is not None:
         U = np.asarray(extra, dtype=float)
         if X.shape[0] + U.shape[0] > d:
@@ -169,7 +204,9 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
             )
         m = row_sq.size
         n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
-        return _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path)
+        return _fit_spectrum(
+            g, fro2, m, float(row_sq.sum()), float(np.sum(row_sq**2)), d, n_null, n_grid, n_path
+        )
     g = factor.eigenvalues
     m = X.shape[0]
     if m > d:
@@ -180,7 +217,10 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
         n_null = int(np.sum(np.all(X == 0.0, axis=0)))
     else:
         n_null = 0
-    return _fit_spectrum(g, float(np.sum(g**2)), factor.row_sq, d, n_null, n_grid, n_path)
+    rs = factor.row_sq
+    return _fit_spectrum(
+        g, float(np.sum(g**2)), m, float(rs.sum()), float(np.sum(rs**2)), d, n_null, n_grid, n_path
+    )
 
 
 def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
@@ -190,9 +230,12 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     ----------
     A : ndarray of shape (n_rows, n_features)
         Centred rows (validated by the caller; not modified).
-    extra : ndarray of shape (n_extra, n_features), default=None
+    extra : ndarray or dask array of shape (n_extra, n_features), default=None
         More rows from the same distribution (e.g. unlabelled data), centred here by their
         own mean, pooled with ``A`` without copying them when ``n_rows + n_extra > d``.
+        A dask array (``skft[dask]``) is reduced blockwise on the cluster to its mean, its
+        ``d x d`` scatter and the sums of its rows' squared norms and their squares
+        (:func:`skft.dask.row_moments`): the same estimate, in memory ``O(d^2)``.
     n_grid : int, default=160
         Number of candidate eigenvalues (log-spaced, plus zero) in the fitted mixture.
     n_path : int, default=64
@@ -214,28 +257,34 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     """
     A = np.asarray(A, dtype=float)
     d = A.shape[1]
-    if extra is None:
+    if is_dask_array(extra) and A.shape[0] + extra.shape[0] > d:
+        # skft[dask]: the unlabelled rows' moments reduced blockwise on the cluster
+        from ..dask import row_moments
+
+        g, fro2, m, sq1, sq2 = row_moments(extra, name="X_unlabeled").spectrum_stats(A)
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+    elif extra is None:
         g, fro2 = _gram_eigenvalues(A)
         row_sq = np.einsum("ij,ij->i", A, A)
-        m = A.shape[0]
+        m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
         if m > d:
             n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
         else:
             n_null = int(np.sum(np.all(A == 0.0, axis=0)))
     else:
         g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
-        m = row_sq.size
+        m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
         n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
-    return _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path)
+    return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
 
 
-def _fit_spectrum(g, fro2, row_sq, d, n_null, n_grid, n_path):
+def _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path):
     """The fit of :func:`estimate_spectrum` from the Gram eigenvalues ``g`` of ``A'A``
-    (unnormalised, either side), ``||A'A||_F^2``, the row norms and the number ``n_null`` of
-    directions the rows provably never vary along."""
-    m = row_sq.size
-    trace = float(row_sq.sum() / m)
-    trace_sq = float((fro2 - np.sum(row_sq**2)) / (m * (m - 1))) if m > 1 else np.nan
+    (unnormalised, either side), ``||A'A||_F^2``, the number of rows ``m``, the sums of the
+    rows' squared norms and of their squares, and the number ``n_null`` of directions the
+    rows provably never vary along."""
+    trace = float(sq1 / m)
+    trace_sq = float((fro2 - sq2) / (m * (m - 1))) if m > 1 else np.nan
     if m >= 50 * d:
         eig = np.sort(g / m)[::-1]
         if eig.size < d:

@@ -2,22 +2,55 @@
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels"]
+from ..utils._dask_compat import is_dask_array
+from ..utils._feature_names import align_columns, feature_names, name_order
+from ..utils._validation import joint_multiclass_start, refuse_complex
+
+__all__ = ["resolve_coef_init", "check_features", "resolve_task_and_labels", "feature_names"]
 
 
 # Sparse features are densified up to this many entries (160 MB of float64): the advice
 # works on n x n and d x d Gram matrices, dense in any case.
 MAX_DENSE_ENTRIES = 20_000_000
+# the Gram matrices of X (sums of n or d squared entries) must stay well inside float64
+_GRAM_HUGE = 1e300
+_GRAM_TINY = 1e-290
 
 
-def check_features(X, name, n_features=None, min_samples=3):
+_UNSET = object()
+
+
+class InputScaleError(FloatingPointError, ValueError):
+    """Entries of an input array too large or too small for float64 Gram matrices (a
+    ValueError naming the argument, and a FloatingPointError: a numerical limit)."""
+
+
+def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
+                   allow_dask=False):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
     entries (``n_samples * n_features``); a larger one is refused with a message naming it.
+    Converted as scikit-learn's ``check_array`` does (pandas nullable dtypes such as
+    ``Float64`` / ``Int64`` accepted, ``pd.NA`` refused as missing); complex values refused.
+    ``reference_names``: when given (even None), this is another array of the features of
+    ``X`` (``X_unlabeled``) and these are the names of ``X``: the columns of a DataFrame are
+    then matched by name (a warning when only one of them has names, as scikit-learn does).
+    ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
+    finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
     """
+    if allow_dask and is_dask_array(X):  # skft[dask]
+        from ..dask._reduce import as_row_blocks
+
+        X = as_row_blocks(X, name)
+        _check_shape(X.shape, name, n_features, min_samples)
+        return X
+    refuse_complex(X, name)
+    if reference_names is not _UNSET:
+        X = align_columns(X, reference_names, name, "X")
     if sp.issparse(X):
         n_rows, n_cols = X.shape
         if n_rows * n_cols > MAX_DENSE_ENTRIES:
@@ -28,38 +61,67 @@ def check_features(X, name, n_features=None, min_samples=3):
                 "or fewer features."
             )
         X = X.toarray()
+    if np.ndim(X) != 2 and not hasattr(X, "iloc"):
+        raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got "
+                         f"{np.ndim(X)}-d.")
     try:
-        arr = np.asarray(X, dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            arr = check_array(X, dtype=np.float64, ensure_all_finite=False, ensure_2d=True,
+                              ensure_min_samples=0, ensure_min_features=0, input_name=name)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {type(X).__name__}.") from exc
+        raise ValueError(f"{name} must be numeric, got {type(X).__name__}: {exc}") from exc
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
-    if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"{name} must have at least {min_samples} samples (rows), got {arr.shape[0]}."
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one feature (column).")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features but X has {n_features}; they must match."
-        )
+    _check_shape(arr.shape, name, n_features, min_samples)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf.")
+    top = float(np.max(np.abs(arr), initial=0.0))
+    size = max(arr.shape)
+    if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
+        raise InputScaleError(
+            f"{name} has entries of magnitude up to {top:.3g}: the sums of their squares "
+            f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
+            f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
     return arr
 
 
-def resolve_coef_init(coef_init, intercept_init, n_features):
+def _check_shape(shape, name, n_features, min_samples):
+    if shape[0] < min_samples:
+        raise ValueError(f"{name} must have at least {min_samples} samples (rows), got {shape[0]}.")
+    if shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column).")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} features but X has {n_features}; they must match.")
+
+
+def resolve_coef_init(coef_init, intercept_init, n_features, feature_names_X=None):
     """Coefficients ``(n_targets, d)``, intercepts ``(n_targets,)``, classes or None.
 
     ``coef_init`` may be an array or a fitted linear estimator (duck typing: ``coef_`` and
     optional ``intercept_``, ``classes_``). An explicit ``intercept_init`` wins over the
-    estimator's ``intercept_``.
+    estimator's ``intercept_``. An estimator fitted with ``feature_names_in_`` has its
+    coefficients matched by name to ``feature_names_X`` (the columns of ``X``) when given. A
+    multinomial start (softmax logits: not one-vs-rest scores) is refused.
     """
     classes = None
+    refuse_complex(coef_init, "coef_init")
+    refuse_complex(intercept_init, "intercept_init")
     if hasattr(coef_init, "coef_"):
         est = coef_init
         coef = est.coef_
+        start_names = getattr(est, "feature_names_in_", None)
+        if start_names is not None and feature_names_X is not None:
+            order = name_order(start_names, feature_names_X, "coef_init (its feature_names_in_)",
+                               "X")
+            if order is not None:
+                coef = np.atleast_2d(np.asarray(coef))[:, order]
+        reason = joint_multiclass_start(est, np.atleast_2d(np.asarray(coef)).shape[0])
+        if reason is not None:
+            raise ValueError(
+                f"coef_init: {reason}, not one-vs-rest scores, which is what the advice "
+                "judges (squared-loss one-vs-rest fine-tuning of each row); pass a "
+                "one-vs-rest start (e.g. the stacked coef_ of "
+                "OneVsRestClassifier(LogisticRegression()).estimators_).")
         if intercept_init is None:
             intercept_init = getattr(est, "intercept_", None)
         classes = getattr(est, "classes_", None)
@@ -170,3 +232,4 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         if coef.shape[0] != expected_rows:
             raise ValueError(f"coef_init has {coef.shape[0]} row(s) but {classes.size} classes.")
     return "classification", y, classes
+

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from ..utils._validation import refuse_complex
+
 __all__ = ["DISTRIBUTIONS", "make_spectrum"]
 
 
@@ -123,6 +125,7 @@ def _covariance(spectrum, d, rotate, rng, spectrum_params):
     if isinstance(spectrum, str):
         cov = make_spectrum(d, spectrum, **spectrum_params)
     else:
+        refuse_complex(spectrum, "spectrum")
         cov = np.array(spectrum, dtype=np.float64)  # a copy: never mutate the user's array
         if not np.all(np.isfinite(cov)):
             raise ValueError("spectrum must be finite.")

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import Bunch, check_random_state
 
+from ..utils._validation import refuse_complex
 from ._distributions import (
     DISTRIBUTIONS,
     _check_int,
@@ -371,6 +372,7 @@ def exact_test_error(truth, coef, intercept=0.0):
     >>> exact_test_error(truth, truth.coef_init)          # ||delta||^2 + noise^2
     4.25
     """
+    refuse_complex(coef, "coef")
     w = np.asarray(coef, dtype=np.float64)
     cov = truth.covariance
     if w.shape != (cov.shape[0],):

@@ -7,10 +7,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 
 from ..advice import estimate_asymptotic_error
 from ..theory import classification_error, regression_risk
+from ..utils._feature_names import align_columns
 from ..utils._sklearn_compat import check_is_fitted
+from ..utils._validation import refuse_complex
 
 __all__ = ["AsymptoticError"]
 
@@ -93,6 +96,8 @@ class _AsymptoticErrorMixin:
         # ``partial_fit`` one minibatch is not the data fine-tuned on: nothing is kept.
         self._fit_data = None if partial else (X, y)
         self._fit_alpha = float(self.alpha)
+        # whether that fit used non-uniform sample weights (set by _fit_path)
+        self._fit_data_weighted = bool(getattr(self, "_fit_weighted", False))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -143,7 +148,20 @@ class _AsymptoticErrorMixin:
         The theory describes the squared-loss fine-tuning (the limit of SGD, what
         ``solver="exact"`` computes) without sample weights, in the proportional limit
         ``n, d -> inf``; with ``fit_intercept=True`` one sample is spent on the intercept. For
-        other losses it is an approximation.
+        other losses it is an approximation. After a fit with non-uniform ``sample_weight``
+        the data route refuses to use the data fitted on (the theory has no weights): pass
+        ``X`` and ``y`` to predict the unweighted fine-tuning on them.
+
+        **The start** is the one fine-tuning began from: ``coef_init_`` and
+        ``intercept_init_``, calibrated when ``calibrate_start`` is set (``start_scale_``,
+        ``start_offset_``; a regressor's measured MSE of it, ``RSS / n`` on the data it was
+        calibrated on, is reported as ``RSS / (n - p) (1 + p / n)``, the least-squares test
+        error with ``p`` = 1 or 2 calibrated parameters; a classifier's counted error rate is
+        optimistic by about ``p / n``). ``alpha = np.inf`` keeps it, so ``.finetuned`` is
+        ``.pretrained`` there. A multinomial start (softmax logits) kept with ``alpha=np.inf``
+        is refused: its rows are not one-vs-rest scores, whose errors this reports.
+        Feature names: ``X`` and ``X_unlabeled`` given as DataFrames are matched to the
+        features fitted on by name (reordered; a ValueError if the names differ).
 
         Parameters
         ----------
@@ -204,13 +222,28 @@ or Spectrum, default=None
         (3,)
         """
         check_is_fitted(self)
+        for value, name in ((X, "X"), (y, "y"), (X_unlabeled, "X_unlabeled"),
+                            (covariance, "covariance"), (noise_var, "noise_var"),
+                            (delta, "delta"), (coef_star, "coef_star"), (mean, "mean"),
+                            (n_samples, "n_samples"), (alpha, "alpha")):
+            refuse_complex(value, name)
+        joint = getattr(self, "_start_joint", None)
+        if joint is not None and self.calibrate_start is None:
+            raise ValueError(
+                f"predict_asymptotic_error: coef_init was a joint multiclass start ({joint}), "
+                "kept as it is; the theory reports one-vs-rest errors per class, which do not "
+                "describe it. Refit with calibrate_start='affine' (one-vs-rest scores).")
         if alpha is None:
             alpha = getattr(self, "_fit_alpha", self.alpha)
-        alpha = np.asarray(alpha, dtype=np.float64)
+        try:
+            alpha = np.asarray(alpha, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"alpha must be numbers >= 0 (inf keeps the start), got "
+                             f"{alpha!r}.") from exc
         if np.any(np.isnan(alpha)) or np.any(alpha < 0):
             raise ValueError(f"alpha must be >= 0 (inf keeps the start), got {alpha!r}.")
-        # alpha = inf keeps the start: the theory at an alpha large enough to be the same
-        # to ~1e-12 (skft.theory caps alpha at 1e12 times the top eigenvalue anyway).
+        # alpha = inf keeps the start: its error is the start's (set exactly below); the theory
+        # is evaluated at a finite stand-in only to keep the arrays' shapes.
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean,
                        feature_mean=feature_mean, intercept_offset=intercept_offset)
@@ -224,6 +257,23 @@ or Spectrum, default=None
             )
         if (X is None) != (y is None):
             raise ValueError("pass both X and y, or neither (to use the data fitted on).")
+        if X is None and getattr(self, "_fit_data_weighted", False):
+            raise ValueError(
+                "the last fit used non-uniform sample_weight, and the theory describes the "
+                "unweighted fine-tuning: the error of this fit is not predicted. Pass X and y "
+                "to predict the unweighted fine-tuning on them, or the moments (covariance, "
+                "...), or refit without sample_weight.")
+        names = getattr(self, "feature_names_in_", None)
+        fitted_on = f"the data {type(self).__name__} was fitted on"
+        if X_unlabeled is not None:  # matched here by name, then plain numbers
+            X_unlabeled = _numbers(align_columns(X_unlabeled, names, "X_unlabeled", fitted_on),
+                                   "X_unlabeled")
+        if X is not None:
+            X = _numbers(align_columns(X, names, "X", fitted_on), "X")
+            if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input.")
         if X is None:
             if getattr(self, "_fit_data", None) is None:
                 raise ValueError(
@@ -248,43 +298,16 @@ or Spectrum, default=None
             X_unlabeled=X_unlabeled,
             fit_intercept=self.fit_intercept,
         )
-        finetuned = est.finetuned
-        keep = np.broadcast_to(keep, np.shape(est.alpha))
-        if np.any(keep):
-            kept = self._kept_start_error(X, y, est.n_samples, est.pretrained)
-            finetuned = np.where(keep, kept, np.asarray(finetuned, dtype=np.float64))
-            finetuned = float(finetuned) if finetuned.ndim == 0 else finetuned
-        alphas = np.where(keep, np.inf, est.alpha)
-        return AsymptoticError(est.pretrained, finetuned, est.n_samples, alphas, "data", est)
-
-    def _kept_start_error(self, X, y, n_samples, pretrained):
-        """Error of the start with the intercept that ``alpha = inf`` refits, from data.
-
-        Without an intercept this is the pretrained error. With one, ``b`` becomes
-        ``b0 + mean(r)`` over the ``n`` samples (``r`` the start's residuals): for a regressor
-        the test MSE is ``var(r) (1 + 1/n)`` (``var`` with ``ddof=1``); for a classifier the
-        counted error rate of ``sign(X w0 + b)`` on the data (one-vs-rest per class).
-        """
-        pre = np.asarray(pretrained, dtype=np.float64)
-        nn = np.asarray(n_samples, dtype=np.float64)
-        if not self.fit_intercept:
-            return pre.reshape(pre.shape + (1,) * nn.ndim)
-        X = np.asarray(X, dtype=np.float64)
-        W0 = np.atleast_2d(np.asarray(self.coef_init_, dtype=np.float64))
-        b0 = np.asarray(self.intercept_init_, dtype=np.float64)
-        scores = X @ W0.T + b0
-        if self._asymptotic_task == "regression":
-            r = np.asarray(y, dtype=np.float64) - scores[:, 0]
-            return np.var(r, ddof=1) * (1.0 + 1.0 / nn)
-        classes = self.classes_
-        if len(classes) == 2:
-            T = np.where(np.asarray(y) == classes[1], 1.0, -1.0)[:, None]
-        else:
-            T = np.where(np.asarray(y)[:, None] == classes[None, :], 1.0, -1.0)
-        b = np.mean(T - scores, axis=0)  # the refitted intercepts (squared loss)
-        rates = np.mean(np.sign(scores + b) != T, axis=0)
-        rates = rates[0] if len(classes) == 2 else rates
-        return rates.reshape(np.shape(rates) + (1,) * nn.ndim) + 0.0 * nn
+        pretrained = est.pretrained
+        n_cal = {None: 0, "intercept": 1, "affine": 2}[self.calibrate_start]
+        if n_cal and self._asymptotic_task == "regression" and self.loss == "squared_error":
+            # the calibrated start was fitted (least squares, n_cal parameters) on X: its
+            # measured MSE RSS / n becomes the expected test MSE RSS / (n - p) (1 + p / n)
+            n_fit = np.shape(X)[0]
+            pretrained = float(pretrained) * n_fit / (n_fit - n_cal) * (1.0 + n_cal / n_fit)
+        finetuned = _keep_where(keep, pretrained, est.finetuned, est.alpha)
+        alphas = np.where(np.broadcast_to(keep, np.shape(est.alpha)), np.inf, est.alpha)
+        return AsymptoticError(pretrained, finetuned, est.n_samples, alphas, "data", est)
 
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)
@@ -303,7 +326,8 @@ or Spectrum, default=None
             raise ValueError(f"n_samples must be > {int(self.fit_intercept)}, got {n_samples!r}.")
         # With fit_intercept one sample is spent on the intercept (centred data, n - 1).
         n_theory = nn - int(self.fit_intercept)
-        coef0 = np.asarray(self.coef_init_, dtype=np.float64)
+        coef_given = np.asarray(self.coef_init_, dtype=np.float64)
+        coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
         if self._asymptotic_task != "regression" and (
             feature_mean is not None or intercept_offset is not None
         ):
@@ -323,14 +347,16 @@ or Spectrum, default=None
                         f"got {coef_star.shape}."
                     )
                 delta = coef0 - coef_star
+            else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
+                delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)
             if feature_mean is not None or intercept_offset is not None or self.fit_intercept:
+                # the intercept as the estimator treats it (alpha = inf handled there)
                 res = _regression_with_intercept(
                     covariance, delta, noise_var, nn, aa, self.fit_intercept,
                     feature_mean, intercept_offset,
                 )
-                finetuned = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
                 aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
-                return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
+                return AsymptoticError(res.pretrained, res.finetuned, nn, aa, "moments", res)
             res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:
@@ -344,15 +370,40 @@ or Spectrum, default=None
                     "Estimate from data instead (no covariance)."
                 )
             res = classification_error(covariance, mean, coef0[0], n_theory, aa)
-        finetuned = res.finetuned if np.ndim(res.finetuned) else float(res.finetuned)
+        finetuned = _keep_where(aa >= _ALPHA_INF, res.pretrained, res.finetuned, aa)
         aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
         return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
 
     def _start_for_advice(self):
-        start = SimpleNamespace(coef_=self.coef_init_, intercept_=self.intercept_init_)
+        """The start fine-tuning began from: ``(a w0, a b0 + c)`` with the calibration."""
+        scale = getattr(self, "start_scale_", np.ones(np.size(self.intercept_init_)))
+        offset = getattr(self, "start_offset_", np.zeros(np.size(self.intercept_init_)))
+        coef = np.asarray(self.coef_init_, dtype=np.float64)
+        coef = coef * (scale[:, None] if coef.ndim == 2 else scale[0])
+        intercept = np.asarray(self.intercept_init_, dtype=np.float64) * scale + offset
+        start = SimpleNamespace(coef_=coef, intercept_=intercept)
         if hasattr(self, "classes_"):
             start.classes_ = self.classes_
         return start
+
+
+def _keep_where(keep, pretrained, finetuned, like):
+    """``finetuned`` with the start's error ``pretrained`` where ``keep`` (alpha = inf)."""
+    finetuned = np.asarray(finetuned, dtype=np.float64)
+    keep = np.broadcast_to(keep, np.shape(like))
+    if np.any(keep):
+        pre = np.asarray(pretrained, dtype=np.float64)
+        pre = pre.reshape(pre.shape + (1,) * (finetuned.ndim - pre.ndim))
+        finetuned = np.where(keep, pre, finetuned)
+    return float(finetuned) if finetuned.ndim == 0 else finetuned
+
+
+def _numbers(X, name):
+    """``X`` as a float array or sparse matrix (DataFrames, pandas nullable dtypes: as
+    scikit-learn converts them); finiteness is checked later, by the advice."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return check_array(X, accept_sparse=True, dtype=np.float64, ensure_all_finite=False,
+                           ensure_2d=False, ensure_min_samples=0, input_name=name)
 
 
 #: Largest dimension for which the second moments of ``(x, 1)`` are formed as a matrix
@@ -406,8 +457,12 @@ def _regression_with_intercept(
             )
         cov = _second_moments(spec, m)
         res = regression_risk(cov, delta, s2 + c**2, nn, aa)
-        return replace(res, pretrained=pretrained)
-    pos = aa > 0
+        fine = np.where(aa >= _ALPHA_INF, pretrained, res.finetuned)  # alpha = inf: the start
+        fine = float(fine) if fine.ndim == 0 else fine
+        return replace(res, pretrained=pretrained, finetuned=fine)
+    keep = aa >= _ALPHA_INF  # alpha = inf: the start's slope, the intercept refitted
+    out[keep] = (quad + s2) * (1.0 + 1.0 / nn[keep])
+    pos = (aa > 0) & ~keep
     if np.any(pos):
         out[pos] = regression_risk(spec, delta, s2, nn[pos] - 1.0, aa[pos]).finetuned
     if not np.all(pos):

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 
+from .._core._convex import calibrate_scores, solve_convex
 from .._core._exact import solve_exact
 from .._core._sgd import (
     SGDConfig,
@@ -21,14 +22,19 @@ from .._core._sgd import (
     sgd_run,
     step_from_stats,
 )
+from ..utils._dask_compat import is_dask_array
 from ..utils._doc_link import DocLinkMixin
+from ..utils._feature_names import name_order
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
+from ..utils._validation import joint_multiclass_start, refuse_complex
 from ._asymptotic import _AsymptoticErrorMixin
 from ._scale import sgd_scale, warn_rounding
 
 # solver="auto" uses the closed form when the smaller Gram side is at most this large
 # (a 5000 x 5000 float64 matrix is 200 MB).
 EXACT_MAX_SIDE = 5000
+# ... and the full-batch Newton route of the other losses (one factorisation per Newton step)
+CONVEX_MAX_SIDE = 2000
 
 
 def _start_estimator(coef):
@@ -70,10 +76,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
+        "calibrate_start": [StrOptions({"intercept", "affine"}), None],
     }
 
     def __init__(self, coef_init=None, intercept_init=None, *, alpha=0.0, solver="auto",
-                 loss="squared_error", fit_intercept=True, learning_rate="adaptive", eta0="auto",
+                 calibrate_start=None, loss="squared_error", fit_intercept=True,
+                 learning_rate="adaptive", eta0="auto",
                  power_t=0.25, max_iter=1000, tol=1e-6, n_iter_no_change=5, shuffle=True,
                  random_state=None, average=False, early_stopping=False,
                  validation_fraction=0.1, batch_size="auto", warm_start=False, verbose=0,
@@ -82,6 +90,7 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         self.intercept_init = intercept_init
         self.alpha = alpha
         self.solver = solver
+        self.calibrate_start = calibrate_start
         self.loss = loss
         self.fit_intercept = fit_intercept
         self.learning_rate = learning_rate
@@ -119,6 +128,8 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         """Resolved copies of the start: ``W0`` (n_targets, n_features), ``b0`` (n_targets,)."""
         coef = self.coef_init if coef_init is None else coef_init
         intercept = self.intercept_init if intercept_init is None else intercept_init
+        refuse_complex(coef, "coef_init")
+        refuse_complex(intercept, "intercept_init")
         if _start_estimator(coef) is not None:
             if not hasattr(coef, "coef_"):
                 raise ValueError(
@@ -129,7 +140,22 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
                     "fitted_estimator.coef_.")
             if intercept is None:
                 intercept = getattr(coef, "intercept_", None)
-            coef = coef.coef_
+            est = coef
+            coef = self._align_start_columns(est, np.asarray(est.coef_))
+            reason = joint_multiclass_start(est, np.atleast_2d(coef).shape[0])
+            self._start_joint = reason
+            if reason is not None and self.calibrate_start != "affine" and not (
+                    np.isinf(self.alpha) and self.calibrate_start is None):
+                raise ValueError(
+                    f"coef_init: {reason}, not one-vs-rest scores, which is what this "
+                    "one-vs-rest classifier fine-tunes (the sign of each row against 0). Pass "
+                    "calibrate_start='affine' to map each row onto its one-vs-rest target on "
+                    "the data before fine-tuning, or alpha=np.inf to keep the start as it is "
+                    "(same predictions), or a one-vs-rest start (e.g. "
+                    "OneVsRestClassifier(LogisticRegression()) -> stack its estimators' "
+                    "coef_).")
+        else:
+            self._start_joint = None
         if coef is None:
             W0 = np.zeros((n_targets, n_features))
         else:
@@ -168,25 +194,69 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
                     f"{self._start_shape_message()}")
         return W0, b0
 
+    def _align_start_columns(self, est, coef):
+        """``coef`` (of the estimator start ``est``) with its columns in the order of the
+        features of ``X`` when both have feature names (matched by name)."""
+        start_names = getattr(est, "feature_names_in_", None)
+        names = getattr(self, "feature_names_in_", None)
+        if start_names is None or names is None:
+            return coef
+        order = name_order(start_names, names, "coef_init (its feature_names_in_)", "X")
+        return coef if order is None else np.atleast_2d(coef)[:, order]
+
+    def _calibrate(self, Xf, Y, sw, W0, b0):
+        """``calibrate_start``: per column, the scale ``a`` and offset ``c`` minimising the
+        fine-tuning loss of ``a (X w0 + b0) + c`` on the data (``a = 1`` for "intercept")."""
+        k = W0.shape[0]
+        scale, offset = np.ones(k), np.zeros(k)
+        if self.calibrate_start is None:
+            return scale, offset
+        Z = np.asarray(Xf @ W0.T) + b0[None, :]
+        for j in range(k):
+            try:
+                scale[j], offset[j] = calibrate_scores(
+                    Z[:, j], Y[:, j], self.loss, float(self.epsilon), sw,
+                    scale=self.calibrate_start == "affine")
+            except ValueError as exc:
+                raise ValueError(f"calibrate_start={self.calibrate_start!r}: {exc}") from exc
+        return scale, offset
+
     # ------------------------------------------------------------------ the one fit path
     def _resolve_solver(self, n_samples, n_coords, partial):
         if partial:
             return "sgd"
+        squared = self.loss == "squared_error"
         if self.solver == "exact":
-            if self.loss != "squared_error":
+            if not squared and self.alpha == 0:
                 raise ValueError(
-                    f"solver='exact' needs loss='squared_error', got loss={self.loss!r}")
+                    f"solver='exact' with loss={self.loss!r} needs alpha > 0: with alpha = 0 "
+                    "the minimiser of this loss may not exist (log_loss on separable data: the "
+                    "coefficients grow without bound) or not be unique, and the point SGD "
+                    "reaches then depends on its path. Pass alpha > 0, or solver='sgd'.")
             return "exact"
         if self.solver == "sgd":
             return "sgd"
-        small = min(n_samples, n_coords) <= EXACT_MAX_SIDE
-        if self.loss == "squared_error" and not self.early_stopping and small:
+        side = min(n_samples, n_coords)
+        if squared and not self.early_stopping and side <= EXACT_MAX_SIDE:
+            return "exact"
+        if (not squared and self.alpha > 0 and not self.early_stopping
+                and side <= CONVEX_MAX_SIDE):
             return "exact"
         return "sgd"
 
     def _fit_path(self, X, y, *, sample_weight=None, coef_init=None, intercept_init=None,
                   partial=False, classes=None):
+        if is_dask_array(X):  # skft[dask]: moments reduced on the cluster, see _dask_fit.py
+            from ._dask_fit import fit_on_dask
+
+            return fit_on_dask(self, X, y, sample_weight=sample_weight, coef_init=coef_init,
+                               intercept_init=intercept_init, partial=partial, classes=classes)
         first_call = not (partial and hasattr(self, "coef_"))
+        for value, name in ((X, "X"), (y, "y"), (sample_weight, "sample_weight"),
+                            (coef_init, "coef_init"), (intercept_init, "intercept_init")):
+            refuse_complex(value, name)
+        if not partial and self.warm_start and hasattr(self, "coef_"):
+            self._check_warm_start_features(X)
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums X to detect inf
             X, y = validate_data(self, X, y, accept_sparse="csr",
                                  dtype=[np.float64, np.float32], reset=first_call,
@@ -212,13 +282,15 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             if np.all(sw == sw[0]):
                 sw = None
 
+        self._fit_weighted = sw is not None
         if first_call:
             W0, b0 = self._resolve_start(coef_init, intercept_init, d, k)
             self.coef_init_ = W0 if self._multi_coef else W0[0]
             self.intercept_init_ = b0
-        else:
-            W0 = np.atleast_2d(self.coef_init_)
-        b0 = self.intercept_init_
+            self.start_scale_, self.start_offset_ = self._calibrate(Xf, Y, sw, W0, b0)
+        # the anchor of the pull and the start: (a w0, a b0 + c), calibrated or not
+        W0 = np.atleast_2d(self.coef_init_) * self.start_scale_[:, None]
+        b0 = self.intercept_init_ * self.start_scale_ + self.start_offset_
         solver = self._resolve_solver(n, d + int(self.fit_intercept), partial)
         if solver == "sgd" and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
@@ -232,21 +304,40 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             if warm:
                 Ws = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64)).copy()
                 bs = np.asarray(self.intercept_, dtype=np.float64).copy()
+                if Ws.shape != W0.shape:
+                    raise ValueError(
+                        f"warm_start=True continues from coef_ of shape {Ws.shape}, but this "
+                        f"fit needs shape {W0.shape} (another number of classes?); pass "
+                        "warm_start=False to fit from the start")
             else:
                 Ws, bs = W0.copy(), b0.copy()
             state = SGDState(coef=Ws.T.copy(), intercept=bs.copy())
 
         if np.isinf(self.alpha):
-            state = self._keep_start(Xf, Y, y, sw, W0, b0, state, partial, first_call)
+            # keep the (calibrated) start exactly, whatever the loss and the solver
+            t = state.t + (Xf.shape[0] if partial else 0.0)
+            state = SGDState(coef=W0.T.copy(), intercept=b0.copy(), t=t, eta=state.eta)
             self.n_iter_ = 1
             self.t_ = float(state.t)
-        elif solver == "exact":
+        elif solver == "exact" and self.loss == "squared_error":
             sol = solve_exact(Xf, Y, W0.T, b0, alpha=float(self.alpha),
                               fit_intercept=self.fit_intercept, sample_weight=sw,
                               coef_start=state.coef, intercept_start=state.intercept)
             warn_rounding(sol.rounding)
             state = SGDState(coef=sol.coef, intercept=sol.intercept)
             self.n_iter_ = 1
+            self.t_ = 1.0
+        elif solver == "exact":
+            sol = solve_convex(Xf, Y, W0.T, b0, float(self.alpha), self.loss,
+                               float(self.epsilon), self.fit_intercept, sw,
+                               coef_start=state.coef, intercept_start=state.intercept)
+            if not sol.converged:
+                warnings.warn(
+                    f"solver='exact' (Newton / active set for loss={self.loss!r}) stopped "
+                    f"before convergence: largest relative violation of the optimality "
+                    f"conditions {sol.kkt:.2g}", ConvergenceWarning, stacklevel=4)
+            state = SGDState(coef=sol.coef, intercept=sol.intercept)
+            self.n_iter_ = sol.n_iter
             self.t_ = 1.0
         else:
             state, n_iter = self._run_sgd(Xf, Y, y, sw, W0, state, partial, first_call)
@@ -260,33 +351,18 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         self._remember_fit_data(X, y, partial=partial)
         return self
 
-    def _keep_start(self, Xf, Y, y, sw, W0, b0, state, partial, first_call):
-        """``alpha = inf``: ``w = w0``; the intercept is the limit of the ``alpha > 0``
-        minimiser, the weighted mean of the start's residuals ``y - X w0`` (per column), for
-        ``fit`` with either solver; ``partial_fit`` keeps the running weighted mean over all
-        the batches seen, so that it ends where ``fit`` on their union does."""
-        if self.fit_intercept and self.loss != "squared_error":
+    def _check_warm_start_features(self, X):
+        """``warm_start`` continues from ``coef_``: X must have its number of features."""
+        try:
+            n_features = X.shape[1]
+        except (AttributeError, IndexError, TypeError):
+            return  # validate_data reports what is wrong with X
+        expected = getattr(self, "n_features_in_", None)
+        if expected is not None and n_features != expected:
             raise ValueError(
-                f"alpha=inf (keep the start) with fit_intercept=True needs "
-                f"loss='squared_error' (its intercept has a closed form), got "
-                f"loss={self.loss!r}; pass fit_intercept=False or a finite alpha")
-        if not self.fit_intercept:
-            t = state.t + (Xf.shape[0] if partial else 0.0)
-            return SGDState(coef=W0.T.copy(), intercept=state.intercept.copy(), t=t,
-                            eta=state.eta)
-        R = Y - np.asarray(Xf @ W0.T)
-        wts = np.ones(R.shape[0]) if sw is None else sw
-        total = float(wts.sum())
-        if not partial:
-            self._keep_weight = total
-            return SGDState(coef=W0.T.copy(), intercept=(wts @ R) / total)
-        # partial_fit: the exact running weighted mean of the residuals over all batches seen
-        # (what fit on their union returns), not an SGD step on the last batch
-        seen = 0.0 if first_call else float(getattr(self, "_keep_weight", 0.0))
-        intercept = (seen * state.intercept + wts @ R) / (seen + total)
-        self._keep_weight = seen + total
-        return SGDState(coef=W0.T.copy(), intercept=intercept, t=state.t + R.shape[0],
-                        eta=state.eta)
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{expected} features as input (warm_start=True continues from coef_ "
+                "fitted on them); pass warm_start=False to fit on new features")
 
     def _run_sgd(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha=None):
         alpha = float(self.alpha) if alpha is None else alpha
@@ -366,6 +442,7 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         if not partial and self.tol is not None and not converged:
             warnings.warn(
                 f"Maximum number of iteration reached before convergence ({n_iter} epochs). "
-                "Consider increasing max_iter, or solver='exact' for squared loss.",
+                "Consider increasing max_iter, or solver='exact' (squared loss, or any "
+                "loss with alpha > 0).",
                 ConvergenceWarning, stacklevel=5)
         return state, n_iter

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._core._losses import CLASSIFICATION_LOSSES
 from ..utils._sklearn_compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._validation import refuse_complex
 from ._base import _BaseWarmStartSGD, _start_classes
 
 __all__ = ["WarmStartSGDClassifier"]
@@ -57,7 +58,10 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     coef_init : array-like of shape (n_features,) or (n_classes, n_features), estimator, or None
         The pretrained coefficients: ``(n_features,)`` or ``(1, n_features)`` for two classes,
         ``(n_classes, n_features)`` otherwise (rows in the order of ``classes_``); a fitted
-        linear classifier (its ``coef_`` and ``intercept_``); or None (zeros). Never modified;
+        linear classifier (its ``coef_`` and ``intercept_``; rows must be one-vs-rest scores: a
+        multinomial ``LogisticRegression``, whose rows are softmax logits, is refused unless
+        ``calibrate_start="affine"`` converts it or ``alpha=np.inf`` keeps it as it is); or None
+        (zeros). Never modified;
         the resolved copy is ``coef_init_`` (2-D, like ``coef_``). A fitted classifier with
         ``classes_`` fixes the classes: ``classes_`` is its ``classes_`` (in its order, which
         its rows follow), the labels of ``y`` (and ``partial_fit``'s ``classes``) must be a
@@ -65,11 +69,12 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     intercept_init : float, array-like of shape (1,) or (n_classes,), or None
     loss : {"squared_error", "log_loss", "hinge", "modified_huber"}, default="squared_error"
     **other parameters :
-        As :class:`WarmStartSGDRegressor` (``alpha``, ``solver``, ``learning_rate``, ``eta0``,
-        ``tol``, ...). ``solver="exact"`` needs ``loss="squared_error"``. ``alpha=np.inf``
-        keeps the start: ``coef_`` is ``coef_init_`` and each class's intercept is the
-        (weighted) mean of its ``+-1`` targets minus ``X w0`` (``loss="squared_error"``, or
-        no intercept).
+        As :class:`WarmStartSGDRegressor` (``alpha``, ``solver``, ``calibrate_start``,
+        ``learning_rate``, ``eta0``, ``tol``, ...). ``solver="exact"`` serves every loss
+        (``alpha > 0`` for the losses other than the squared one). ``alpha=np.inf`` keeps the
+        start exactly: a fitted ``LogisticRegression`` kept so predicts as it does.
+        ``calibrate_start`` fits the scale and offset of each class's start on the data first
+        (for a logistic start fine-tuned with the squared loss: see the user guide).
 
     Attributes
     ----------
@@ -78,6 +83,8 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
     intercept_ : ndarray of shape (1,) or (n_classes,)
     coef_init_, intercept_init_ : ndarray
         The resolved start, shaped as ``coef_`` and ``intercept_``.
+    start_scale_, start_offset_ : ndarray of shape (n_classes or 1,)
+        The calibration of the start (1 and 0 without ``calibrate_start``).
     solver_, n_iter_, t_, eta0_, batch_size_, n_features_in_ :
         As :class:`WarmStartSGDRegressor`.
 
@@ -188,6 +195,7 @@ class WarmStartSGDClassifier(ClassifierMixin, _BaseWarmStartSGD):
         ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
         check_is_fitted(self)
+        refuse_complex(X, "X")
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_

@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin
 
 from .._core._losses import REGRESSION_LOSSES
 from ..utils._sklearn_compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._validation import refuse_complex
 from ._base import _BaseWarmStartSGD
 
 __all__ = ["WarmStartSGDRegressor"]
@@ -45,49 +46,61 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     expectation for SGD).
 
     **Numerics.** ``solver="exact"`` factorises the smaller Gram matrix after diagonal
-    equilibration and refines the answer with residuals computed through ``X`` itself; when
-    that cannot vouch for the answer (an ill-conditioned or singular Gram: collinear or
-    duplicated columns or rows, features of wildly different scales) it falls back to the
-    Gram's pseudo-inverse or to an SVD of the design, so it is as accurate as
-    ``numpy.linalg.lstsq`` (with ``alpha = 0`` and ``n_samples < n_features``, the closest
-    interpolator in the original coordinates, with lstsq's rank cutoff). Entries whose
-    squares overflow or underflow (|X| beyond ~1e150 or below ~1e-150) are rescaled
-    internally by powers of two. With more samples than coordinates (or ``alpha > 0`` there)
-    the minimiser is computed without forming ``y - X w0``, so a start far off the scale of
-    ``X`` costs no precision; with fewer samples the limit keeps the start's coordinates
-    outside the row space, and a UserWarning says when their float64 rounding alone spoils
-    the training predictions. ``solver="sgd"`` on extreme scales runs on an exactly rescaled
-    problem where that leaves its limit unchanged (squared loss, ``eta0="auto"``, ``fit``)
-    and raises a clear error otherwise; columns whose scales differ by more than 1e4 give a
-    ConvergenceWarning (SGD's step is set by the largest). A diverging SGD raises
-    ``SGDDivergenceError`` (a ``ValueError``) in ``fit`` and in ``partial_fit`` alike: when
-    its coefficients overflow, or when its training loss has risen in each of the last 4
-    epochs or ``partial_fit`` calls to 100 times its first and best values.
+    equilibration and refines the answer with residuals computed through ``X`` itself; when that
+    cannot vouch for the answer (an ill-conditioned or singular Gram: collinear or duplicated
+    columns or rows, features of wildly different scales) it falls back to the Gram's
+    pseudo-inverse or to an SVD of the design, so it is as accurate as ``numpy.linalg.lstsq``
+    (with ``alpha = 0`` and ``n_samples < n_features``, the closest interpolator in the original
+    coordinates, with lstsq's rank cutoff). Entries of ``X`` whose squares overflow or underflow
+    (absolute values beyond ~1e150 or below ~1e-150) are rescaled internally by powers of two.
+    With more samples than coordinates (or ``alpha > 0`` there) the minimiser is computed
+    without forming ``y - X w0``, so a start far off the scale of ``X`` costs no precision; with
+    fewer samples the limit keeps the start's coordinates outside the row space, and a
+    UserWarning says when their float64 rounding alone spoils the training predictions.
+    ``solver="sgd"`` on extreme scales runs on an exactly rescaled problem where that leaves its
+    limit unchanged (squared loss, ``eta0="auto"``, ``fit``) and raises a clear error otherwise;
+    columns whose scales differ by more than 1e4 give a ConvergenceWarning (SGD's step is set by
+    the largest). A diverging SGD raises ``SGDDivergenceError`` (a ``ValueError``) in ``fit``
+    and in ``partial_fit`` alike: when its coefficients overflow, or when its training loss has
+    risen in each of the last 4 epochs or ``partial_fit`` calls to 100 times its first and best
+    values.
 
     Parameters
     ----------
     coef_init : array-like of shape (n_features,), fitted linear estimator, or None
-        The pretrained coefficients ``w0`` (an estimator: its ``coef_`` and ``intercept_``);
-        None means zeros (training from scratch). Never modified; the resolved copy is
-        ``coef_init_``. Also accepted by ``fit``, which then takes precedence. An estimator
-        passed here is re-cloned unfitted by ``clone``/``GridSearchCV``: pass arrays there.
+        The pretrained coefficients ``w0`` (an estimator: its ``coef_`` and ``intercept_``,
+        matched to the columns of ``X`` by name when both have feature names); None means
+        zeros (training from scratch). Never modified; the resolved copy is ``coef_init_``.
+        Also accepted by ``fit``, which then takes precedence. An estimator passed here is
+        re-cloned unfitted by ``clone``/``GridSearchCV``: pass arrays there.
     intercept_init : float, array-like of shape (1,), or None
         The pretrained intercept ``b0`` (None: the estimator's ``intercept_`` or 0).
     alpha : float >= 0 or np.inf, default=0.0
         Strength of the pull ``alpha/2 ||w - w0||^2`` toward the start (0: plain SGD).
-        ``np.inf`` keeps the start (as ``should_finetune(...).recommended_alpha`` advises when
-        fine-tuning does not pay): ``coef_`` is ``coef_init_`` and, with ``fit_intercept``,
-        the intercept is the limit of the ``alpha > 0`` minimiser, the weighted mean of the
-        start's residuals ``y - X w0`` (squared loss only), whatever the solver;
-        ``partial_fit`` then runs its SGD epoch on the intercept alone.
+        ``np.inf`` keeps the start exactly (as ``should_finetune(...).recommended_alpha``
+        advises when fine-tuning does not pay): ``coef_`` and ``intercept_`` are the start's
+        (``coef_init_``, ``intercept_init_``; calibrated if ``calibrate_start`` is set), for
+        every loss and solver; ``partial_fit`` only counts the samples.
     solver : {"auto", "sgd", "exact"}, default="auto"
-        ``"sgd"``: minibatch SGD (``partial_fit`` always uses it). ``"exact"`` (squared loss):
-        the closed-form point SGD converges to, through the ``n x n`` kernel when
-        ``n_samples < n_features`` (else the normal equations), as accurate as
-        ``numpy.linalg.lstsq`` for any feature scaling and conditioning (see **Numerics**).
-        ``"auto"``: ``"exact"`` for
-        ``fit`` with squared loss, no early stopping and ``min(n_samples, n_features + 1)``
-        at most 5000; else ``"sgd"``. The resolved choice is ``solver_``.
+        ``"sgd"``: minibatch SGD (``partial_fit`` always uses it). ``"exact"``: the point SGD
+        converges to, computed deterministically: for the squared loss in closed form through
+        the ``n x n`` kernel when ``n_samples < n_features`` (else the normal equations), as
+        accurate as ``numpy.linalg.lstsq`` for any feature scaling and conditioning (see
+        **Numerics**);
+        for the other losses (``alpha > 0`` only: with ``alpha = 0`` a minimiser may not
+        exist or be unique, which is refused) by Newton's method / an active-set solve of the
+        optimality conditions (``skft._core._convex``). ``"auto"``: ``"exact"`` for ``fit``
+        without early stopping, with squared loss and ``min(n_samples, n_features + 1)`` at
+        most 5000, or another loss, ``alpha > 0`` and that size at most 2000; else ``"sgd"``.
+        The resolved choice is ``solver_``.
+    calibrate_start : {None, "intercept", "affine"}, default=None
+        Put the start on the scale of the fine-tuning loss first: ``"affine"`` fits ``a, c``
+        minimising the loss of ``a (X w0 + b0) + c`` on the data (weighted; least squares for
+        the squared loss), then fine-tunes from and toward ``(a w0, a b0 + c)``;
+        ``"intercept"`` fits ``c`` alone (``a = 1``: with ``alpha=np.inf``, the limit of the
+        ``alpha > 0`` fits, whose intercept is never pulled). For a start trained with another
+        loss or in other units. ``partial_fit`` calibrates on its first batch. The result is
+        ``start_scale_`` and ``start_offset_``.
     loss : {"squared_error", "huber", "epsilon_insensitive"}, default="squared_error"
     fit_intercept : bool, default=True
     learning_rate : {"adaptive", "constant", "invscaling", "optimal"}, default="adaptive"
@@ -134,9 +147,11 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     intercept_ : ndarray of shape (1,)
     coef_init_ : ndarray of shape (n_features,)
     intercept_init_ : ndarray of shape (1,)
+    start_scale_, start_offset_ : ndarray of shape (1,)
+        The calibration ``a, c`` of the start (1 and 0 without ``calibrate_start``).
     solver_ : str
     n_iter_ : int
-        Epochs run (1 for the exact solver).
+        Epochs run (exact solver: 1 for the squared loss, else Newton / active-set steps).
     t_ : float
         Samples seen plus one; ``fit`` resets it, ``partial_fit`` continues it.
     eta0_ : float
@@ -210,6 +225,7 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        refuse_complex(X, "X")
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils._validation import refuse_complex
 from ._sums import _SpectralSums
 
 __all__ = ["Spectrum", "effective_regularization"]
@@ -58,6 +59,8 @@ class Spectrum:
     eigenvectors: np.ndarray | None = None
 
     def __post_init__(self):
+        refuse_complex(self.eigenvalues, "eigenvalues")
+        refuse_complex(self.eigenvectors, "eigenvectors")
         lam = np.asarray(self.eigenvalues, dtype=np.float64)
         if lam.ndim != 1 or lam.size == 0:
             raise ValueError(f"eigenvalues must be a non-empty 1-d array, got shape {lam.shape}.")
@@ -174,6 +177,7 @@ class Spectrum:
 
 
 def _as_float_array(x, name):
+    refuse_complex(x, name)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -278,6 +282,7 @@ def _check_n_alpha(n_samples, alpha):
     n = _as_float_array(n_samples, "n_samples")
     if np.any(n <= 0):
         raise ValueError(f"n_samples must be > 0, got {np.min(n)!r}.")
+    refuse_complex(alpha, "alpha")
     try:
         a = np.asarray(alpha, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -201,27 +201,37 @@ def test_alpha_curve_with_inf_entries_from_data():
     np.testing.assert_allclose(res.finetuned[:2], ref.finetuned)
 
 
-def test_alpha_inf_with_intercept_refits_only_the_intercept():
-    # the start with a refitted intercept: its realised test MSE (exact, from the truth)
-    # against the prediction var(r) (1 + 1/n), over seeds; tolerance 4 standard errors
+def test_alpha_inf_with_calibrated_intercept():
+    # the start with a refitted intercept (calibrate_start="intercept"): its realised test MSE
+    # (exact, from the truth) against the prediction var(r) (1 + 1/n), over seeds; tolerance
+    # 4 standard errors of the mean difference
     realised, predicted = [], []
     for seed in range(60):  # var(r) from 100 samples has sd ~0.2: enough seeds for power
         X, y, truth = make_transfer_regression(100, 300, noise=0.7, random_state=seed)
         y = y + 2.0  # the target has an offset the start does not know
-        est = WarmStartSGDRegressor(truth.coef_init, 0.0, alpha=np.inf).fit(X, y)
+        est = WarmStartSGDRegressor(truth.coef_init, 0.0, alpha=np.inf,
+                                    calibrate_start="intercept").fit(X, y)
         offset_left = float(est.intercept_[0] - 2.0)
         realised.append(exact_test_error(truth, truth.coef_init) + offset_left**2)
         predicted.append(est.predict_asymptotic_error().finetuned)
     diff = np.array(predicted) - np.array(realised)
     assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(diff.size)
-    # and far below the pretrained error, which includes the offset
-    assert est.predict_asymptotic_error().pretrained > 4.0 > max(predicted)
+    # kept: the start's error; without the calibration the start keeps its offset (~4 more)
+    assert est.predict_asymptotic_error().pretrained == predicted[-1]
+    raw = WarmStartSGDRegressor(truth.coef_init, 0.0, alpha=np.inf).fit(X, y)
+    assert raw.predict_asymptotic_error().finetuned > 4.0 > max(predicted)
 
 
-def test_classifier_alpha_inf_with_intercept_is_the_refitted_start_error_rate():
+def test_classifier_alpha_inf_is_the_start_error_rate():
     X, y, truth = make_transfer_classification(120, 200, separation=2.0, random_state=11)
     clf = WarmStartSGDClassifier(truth.coef_init, -1.0, alpha=np.inf).fit(X, y)
     res = clf.predict_asymptotic_error(n_samples=[60, 120])
-    # alpha = inf refits only the intercept: the fitted model's own training error rate
-    np.testing.assert_allclose(res.finetuned, np.mean(clf.predict(X) != y))
+    # alpha = inf keeps the start: its counted error rate, the model's own
     assert res.pretrained == np.mean(np.sign(X @ truth.coef_init - 1.0) != y)
+    np.testing.assert_array_equal(res.finetuned, res.pretrained)
+    np.testing.assert_allclose(res.pretrained, np.mean(clf.predict(X) != y))
+    # calibrated intercept: the start with that intercept, counted on the data
+    cal = WarmStartSGDClassifier(truth.coef_init, -1.0, alpha=np.inf,
+                                 calibrate_start="intercept").fit(X, y)
+    res = cal.predict_asymptotic_error(n_samples=[60, 120])
+    np.testing.assert_allclose(res.finetuned, np.mean(cal.predict(X) != y))

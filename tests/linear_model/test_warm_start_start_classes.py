@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import RidgeClassifier
 
 from skft.linear_model import WarmStartSGDClassifier
 
@@ -31,7 +31,7 @@ def _ovr_closest_interpolators(X, y, classes, W0, b0):
 @pytest.mark.parametrize("via_fit", [False, True])
 def test_labels_subset_of_start_classes_keeps_its_classes_and_rows(via_fit):
     X, y = _data(60, 8, ["cat", "dog", "wolf"], seed=1)
-    src = LogisticRegression(max_iter=1000).fit(X, y)
+    src = RidgeClassifier().fit(X, y)
     Xt, yt = _data(30, 8, ["dog", "wolf"], seed=2)  # two of the three classes present
     clf = WarmStartSGDClassifier(None if via_fit else src)
     clf.fit(Xt, yt, **({"coef_init": src} if via_fit else {}))
@@ -66,7 +66,7 @@ def test_start_row_order_is_kept_when_not_sorted():
 @pytest.mark.parametrize("via_fit", [False, True])
 def test_labels_outside_start_classes_raise(src_labels, y_labels, missing, via_fit):
     X, y = _data(40, 5, src_labels, seed=5)
-    src = LogisticRegression(max_iter=1000).fit(X, y)
+    src = RidgeClassifier().fit(X, y)
     Xt, yt = _data(40, 5, y_labels, seed=6)
     clf = WarmStartSGDClassifier(None if via_fit else src)
     with pytest.raises(ValueError, match="coef_init.classes_") as info:
@@ -77,7 +77,7 @@ def test_labels_outside_start_classes_raise(src_labels, y_labels, missing, via_f
 
 def test_partial_fit_with_start_classes():
     X, y = _data(40, 6, [1, 2, 3], seed=7)
-    src = LogisticRegression(max_iter=1000).fit(X, y)
+    src = RidgeClassifier().fit(X, y)
     # classes optional: they come from the start
     clf = WarmStartSGDClassifier(src, random_state=0).partial_fit(X[:10], y[:10])
     assert clf.classes_.tolist() == [1, 2, 3] and clf.coef_.shape == (3, 6)
@@ -108,7 +108,7 @@ def test_start_given_to_fit_is_remembered_by_partial_fit():
     X = rng.standard_normal((60, 8))
     labels = np.array(["z", "a", "m"])
     y = labels[np.argmax(X[:, :3], axis=1)]
-    start = LogisticRegression().fit(X, y)
+    start = RidgeClassifier().fit(X, y)
     clf = WarmStartSGDClassifier(random_state=0).fit(X, y, coef_init=start)
     keep = np.isin(y, ["z", "a"])
     clf.partial_fit(X[keep], y[keep], classes=["z", "a"])  # a subset of the start's classes

@@ -62,7 +62,7 @@ def test_other_bad_parameters():
         WarmStartSGDRegressor().fit(X, y, sample_weight=-np.ones(12))
     with pytest.raises(ValueError, match="learning_rate='optimal' needs alpha > 0"):
         WarmStartSGDRegressor(solver="sgd", learning_rate="optimal").fit(X, y)
-    with pytest.raises(ValueError, match="solver='exact' needs loss='squared_error'"):
+    with pytest.raises(ValueError, match="solver='exact' with loss='hinge' needs alpha > 0"):
         WarmStartSGDClassifier(solver="exact", loss="hinge").fit(X, yc)
     with pytest.raises(ValueError, match="'alpha' parameter"):
         WarmStartSGDRegressor(alpha=-1.0).fit(X, y)

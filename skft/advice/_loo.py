@@ -334,6 +334,19 @@ class GramFactor:
         return SpectralTerms(self.n, s[keep], e, perp, count, True)
 
     # ------------------------------------------------------------------ LOO
+    def _feature_fit(self, rt, alpha):
+        """Feature side: ``XV``, ``1 / (s + n alpha)`` (the pseudo-inverse at ``alpha = 0``),
+        the fitted residuals and the leverages (``1/n`` added with a free intercept)."""
+        XV, s, n = self._XV, self.eigenvalues, self.n
+        if alpha == 0.0:
+            null = self._null()
+            inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, s))
+        else:
+            inv = 1.0 / (s + n * alpha)
+        res = rt - XV @ (inv * (XV.T @ rt))
+        h = (XV**2) @ inv + (1.0 / n if self.intercept == "free" else 0.0)
+        return XV, inv, res, h
+
     def loo(self, r, alpha):
         """Leave-one-out residuals at one ``alpha`` (raises ``ValueError`` when undefined)."""
         rt = self._target(r)
@@ -350,16 +363,7 @@ class GramFactor:
             a = U @ (inv * (U.T @ rt))
             diag = (U**2) @ inv
             return a / diag, n * (a @ a) / inv.sum() ** 2
-        XV = self._XV
-        if alpha == 0.0:
-            null = self._null()
-            inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, s))
-        else:
-            inv = 1.0 / (s + n * alpha)
-        res = rt - XV @ (inv * (XV.T @ rt))
-        h = (XV**2) @ inv
-        if self.intercept == "free":
-            h = h + 1.0 / n
+        XV, inv, res, h = self._feature_fit(rt, alpha)
         if np.any(h >= 1.0 - 1e-10):
             raise ValueError(
                 "a sample has leverage 1 (it alone determines a direction of the fit), so its "
@@ -401,14 +405,7 @@ class GramFactor:
                     P_BB = (U[B] * inv) @ U[B].T
                     e[B] = np.linalg.solve(P_BB, a[B])
             return e
-        XV = self._XV
-        if alpha == 0.0:
-            null = self._null()
-            inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, s))
-        else:
-            inv = 1.0 / (s + n * alpha)
-        res = rt - XV @ (inv * (XV.T @ rt))
-        h = (XV**2) @ inv + (1.0 / n if self.intercept == "free" else 0.0)
+        XV, inv, res, h = self._feature_fit(rt, alpha)
         e = res / (1.0 - h)
         for g in np.unique(groups):
             B = np.flatnonzero(groups == g)

@@ -118,6 +118,8 @@ class _AsymptoticErrorMixin:
         coef_star=None,
         mean=None,
         X_unlabeled=None,
+        feature_mean=None,
+        intercept_offset=None,
     ):
         """Test error the theory predicts for the start and for this fine-tuning.
 
@@ -128,8 +130,14 @@ class _AsymptoticErrorMixin:
           needs ``noise_var`` and ``delta = coef_init_ - w_star`` (or ``coef_star = w_star``):
           :func:`skft.theory.regression_risk`. A binary classifier needs ``mean``, the mean of
           the features of class ``classes_[1]`` in the symmetric mixture ``x = y mean + z``:
-          :func:`skft.theory.classification_error`. With ``fit_intercept=True`` the theory
-          is evaluated at ``n - 1`` (one sample spent on the intercept, centred data).
+          :func:`skft.theory.classification_error`. A regressor's intercept is modelled as
+          the estimator treats it (``skft/_core/_exact.py``): with ``fit_intercept=True`` and
+          ``alpha > 0`` it is free, so the theory runs at ``n - 1`` (one sample spent on it)
+          on the centred covariance and the intercept's offset is removed; at ``alpha = 0``
+          it is one more coordinate with constant feature 1 and no pull, so the theory runs
+          at ``n`` on the second moments of ``(x, 1)`` with the shift
+          ``(delta, intercept_offset)`` (with ``n < d`` about ``1 - n/d`` of the offset
+          stays). Uncentred features enter through ``feature_mean``.
         - **From data** (otherwise): the unknowns are estimated from ``(X, y)`` (default: the
           data of the last ``fit``, to which the estimator keeps a reference, not a copy, that
           is not pickled and not kept by ``partial_fit``) exactly as in
@@ -179,6 +187,15 @@ or Spectrum, default=None
             Class mean (binary classifier, moments route).
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled target features improving the covariance estimate (data route).
+        feature_mean : float or array-like of shape (n_features,), default=None
+            Mean ``m`` of the target features (regressor, moments route; default 0):
+            ``covariance`` is then their covariance around it. The pretrained error is
+            ``delta' Sigma delta + (m' delta + intercept_offset)^2 + noise_var``.
+        intercept_offset : float, default=None
+            ``intercept_init_ - b_star``, the start's intercept minus the target's
+            (regressor, moments route; default 0). Without an intercept and with centred
+            features it adds to the noise (nothing can remove it); without an intercept and
+            with uncentred features the theory does not cover it (an error is raised).
 
         Returns
         -------
@@ -228,7 +245,8 @@ or Spectrum, default=None
         # alpha = inf keeps the start: its error is the start's (set exactly below); the theory
         # is evaluated at a finite stand-in only to keep the arrays' shapes.
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
-        moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
+        moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean,
+                       feature_mean=feature_mean, intercept_offset=intercept_offset)
         if covariance is not None:
             return self._from_moments(covariance, n_samples, alpha, **moments)
         given = [name for name, value in moments.items() if value is not None]
@@ -297,7 +315,10 @@ or Spectrum, default=None
             raise ValueError("pass n_samples: the number of samples fitted on is not known here.")
         return np.shape(data[0])[0]
 
-    def _from_moments(self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean):
+    def _from_moments(
+        self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean,
+        feature_mean=None, intercept_offset=None,
+    ):
         if n_samples is None:
             n_samples = self._n_samples_fitted()
         nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
@@ -307,6 +328,10 @@ or Spectrum, default=None
         n_theory = nn - int(self.fit_intercept)
         coef_given = np.asarray(self.coef_init_, dtype=np.float64)
         coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
+        if self._asymptotic_task != "regression" and (
+            feature_mean is not None or intercept_offset is not None
+        ):
+            raise ValueError("feature_mean and intercept_offset are for regressors.")
         if self._asymptotic_task == "regression":
             if mean is not None:
                 raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
@@ -324,6 +349,14 @@ or Spectrum, default=None
                 delta = coef0 - coef_star
             else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
                 delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)
+            if feature_mean is not None or intercept_offset is not None or self.fit_intercept:
+                # the intercept as the estimator treats it (alpha = inf handled there)
+                res = _regression_with_intercept(
+                    covariance, delta, noise_var, nn, aa, self.fit_intercept,
+                    feature_mean, intercept_offset,
+                )
+                aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
+                return AsymptoticError(res.pretrained, res.finetuned, nn, aa, "moments", res)
             res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:
@@ -371,3 +404,109 @@ def _numbers(X, name):
     with np.errstate(invalid="ignore", over="ignore"):
         return check_array(X, accept_sparse=True, dtype=np.float64, ensure_all_finite=False,
                            ensure_2d=False, ensure_min_samples=0, input_name=name)
+
+
+#: Largest dimension for which the second moments of ``(x, 1)`` are formed as a matrix
+#: (uncentred features with an intercept at ``alpha = 0``).
+MAX_AUGMENTED_DIM = 6000
+
+
+def _regression_with_intercept(
+    covariance, delta, noise_var, n, alpha, fit_intercept, feature_mean, intercept_offset
+):
+    """The regression risk with an intercept and uncentred features (moments route).
+
+    ``alpha > 0`` with an intercept: the free intercept, the theory at ``n - 1`` on the
+    centred covariance. ``alpha = 0`` with an intercept: the augmented design ``(x, 1)``
+    with second moments ``[[Sigma + m m', m], [m', 1]]`` and shift ``(delta, c)``, at
+    ``n``. Without intercept: the features' second moments ``Sigma + m m'`` with the offset
+    counted as noise (only when ``m = 0``). The pretrained error is always
+    ``delta' Sigma delta + (m' delta + c)^2 + s2``.
+    """
+    from dataclasses import replace
+
+    from ..theory import Spectrum
+    from ..theory._regression import RegressionRisk
+
+    spec = Spectrum.from_covariance(covariance)
+    d = spec.n_features
+    delta = np.asarray(delta, dtype=np.float64)
+    if delta.shape != (d,):
+        raise ValueError(f"delta must have shape ({d},) to match covariance, got {delta.shape}.")
+    m = np.zeros(d) if feature_mean is None else np.asarray(feature_mean, dtype=np.float64)
+    if m.ndim == 0:
+        m = np.full(d, float(m))
+    if m.shape != (d,) or not np.all(np.isfinite(m)):
+        raise ValueError(f"feature_mean must be a number or an array of shape ({d},).")
+    c = 0.0 if intercept_offset is None else float(intercept_offset)
+    if not np.isfinite(c):
+        raise ValueError("intercept_offset must be finite.")
+    s2 = float(noise_var)
+    coords = spec.coords(delta, "delta")
+    quad = float(spec.eigenvalues @ coords**2)
+    pretrained = quad + (float(m @ delta) + c) ** 2 + s2
+    centred = not np.any(m)
+    nn, aa = np.broadcast_arrays(np.asarray(n, float), np.asarray(alpha, float))
+    out = np.empty(nn.shape)
+    if not fit_intercept:
+        if not centred and c != 0.0:
+            raise ValueError(
+                "an intercept_offset with uncentred features and fit_intercept=False is not "
+                "covered by the theory (the offset is partly explained by the features' mean); "
+                "fit an intercept or centre the features."
+            )
+        cov = _second_moments(spec, m)
+        res = regression_risk(cov, delta, s2 + c**2, nn, aa)
+        fine = np.where(aa >= _ALPHA_INF, pretrained, res.finetuned)  # alpha = inf: the start
+        fine = float(fine) if fine.ndim == 0 else fine
+        return replace(res, pretrained=pretrained, finetuned=fine)
+    keep = aa >= _ALPHA_INF  # alpha = inf: the start's slope, the intercept refitted
+    out[keep] = (quad + s2) * (1.0 + 1.0 / nn[keep])
+    pos = (aa > 0) & ~keep
+    if np.any(pos):
+        out[pos] = regression_risk(spec, delta, s2, nn[pos] - 1.0, aa[pos]).finetuned
+    if not np.all(pos):
+        aug_cov = _augmented_moments(spec, m)
+        aug_delta = np.r_[delta, c]
+        out[~pos] = regression_risk(aug_cov, aug_delta, s2, nn[~pos], 0.0).finetuned
+    nan = np.full(nn.shape, np.nan)  # the two intercept models split differently
+    out_s = float(out) if out.ndim == 0 else out
+    return RegressionRisk(
+        pretrained=pretrained, finetuned=out_s, bias=nan, variance=nan, kappa=nan
+    )
+
+
+def _dense_covariance(spec):
+    lam = spec.eigenvalues
+    if spec.eigenvectors is None:
+        return np.diag(lam)
+    V = spec.eigenvectors
+    return (V * lam) @ V.T
+
+
+def _second_moments(spec, m):
+    """``Sigma + m m'`` (a Spectrum unchanged when ``m = 0``)."""
+    if not np.any(m):
+        return spec
+    if spec.n_features > MAX_AUGMENTED_DIM:
+        raise ValueError(
+            f"uncentred features with n_features={spec.n_features} > {MAX_AUGMENTED_DIM}: the "
+            "second-moment matrix is not formed; centre the features (pass feature_mean=None)."
+        )
+    return _dense_covariance(spec) + np.outer(m, m)
+
+
+def _augmented_moments(spec, m):
+    """Second moments of ``(x, 1)``: ``[[Sigma + m m', m], [m', 1]]``."""
+    d = spec.n_features
+    if not np.any(m):
+        if spec.eigenvectors is None:
+            return np.r_[spec.eigenvalues, 1.0]
+    if d + 1 > MAX_AUGMENTED_DIM:
+        raise ValueError(
+            f"the intercept at alpha = 0 with n_features={d} needs the (d + 1) x (d + 1) second "
+            f"moments of (x, 1), formed only up to {MAX_AUGMENTED_DIM}; pass a diagonal "
+            "covariance with centred features, or alpha > 0."
+        )
+    top = _dense_covariance(spec) + np.outer(m, m)
+    return np.block([[top, m[:, None]], [m[None, :], np.ones((1, 1))]])

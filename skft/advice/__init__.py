@@ -2,6 +2,7 @@
 
 from ._advice import ErrorEstimate, FinetuneAdvice, should_finetune
 from ._asymptotic import EstimatedAsymptoticError, estimate_asymptotic_error
+from ._checks import AssumptionCheck
 from ._estimate import (
     ClassificationUnknowns,
     DegenerateEstimateWarning,
@@ -9,17 +10,23 @@ from ._estimate import (
     estimate_classification_unknowns,
     estimate_regression_unknowns,
 )
-from ._loo import LeaveOneOut, loo_residuals
+from ._loo import GramFactor, LeaveOneOut, loo_residuals
+from ._profile import ShiftProfile
+from ._regression import DependentRowsWarning
 from ._spectrum import SpectrumEstimate, estimate_spectrum
 
 __all__ = [
+    "AssumptionCheck",
     "ClassificationUnknowns",
     "DegenerateEstimateWarning",
+    "DependentRowsWarning",
     "ErrorEstimate",
     "EstimatedAsymptoticError",
     "FinetuneAdvice",
+    "GramFactor",
     "LeaveOneOut",
     "RegressionUnknowns",
+    "ShiftProfile",
     "SpectrumEstimate",
     "estimate_asymptotic_error",
     "estimate_classification_unknowns",

@@ -2,9 +2,11 @@
 
 import numpy as np
 
-from ._core import regression_problem
-from ._core_classification import classification_problem
-from ._result import ErrorEstimate, FinetuneAdvice, _basis_short, _grouped, merge_intervals
+from ._checks import AssumptionCheck
+from ._classification import classification_problem
+from ._regression import regression_problem
+from ._report import _basis_short, _grouped
+from ._result import ErrorEstimate, FinetuneAdvice, merge_intervals
 from ._validation import (
     check_features,
     feature_names,
@@ -148,7 +150,10 @@ def _assemble(res, task, setting, curve_n, classes=None):
         pre = ErrorEstimate(*map(float, res["pretrained"]), *res["pretrained_interval"])
     else:
         pre = ErrorEstimate.from_se(*res["pretrained"], z)
-    ft = ErrorEstimate.from_se(*res["finetuned"], z)
+    if "finetuned_interval" in res:  # regression: lognormal interval of the realised error
+        ft = ErrorEstimate(*map(float, res["finetuned"]), *res["finetuned_interval"])
+    else:
+        ft = ErrorEstimate.from_se(*res["finetuned"], z)
     basis = dict(decision_pretrained_error=pre)
     assumptions = tuple(res["unknowns"].assumptions)
     if "decision" in res:  # classification: Gaussian-margin or counted (see the attribute)
@@ -168,9 +173,15 @@ def _assemble(res, task, setting, curve_n, classes=None):
     unk = res["unknowns"]
     fallbacks = tuple(unk.fallbacks)
     loo_finetune = None if res["loo"] is None else bool(res["loo"] < pre.value)
+    checks = tuple(res.get("checks", ()))
     # confident only when the gap is beyond z standard errors AND the assumption-free
-    # leave-one-out comparison makes the same decision (see the docstring of `confident`)
-    confident = bool(abs(gap) > z * res["gap_se"]) and loo_finetune == bool(gap < 0)
+    # leave-one-out comparison makes the same decision AND every check passed (see the
+    # docstring of `confident`)
+    confident = (
+        bool(abs(gap) > z * res["gap_se"])
+        and loo_finetune == bool(gap < 0)
+        and all(c.passed for c in checks)
+    )
     if res["loo"] is None:
         # no empirical check at this alpha: do not claim confidence on the theory alone
         confident = False
@@ -198,6 +209,9 @@ def _assemble(res, task, setting, curve_n, classes=None):
         curve_finetuned=res["curve"],
         curve_recommended=res["curve_best"],
         classes=classes,
+        checks=checks,
+        n_effective=res.get("n_effective"),
+        realised_spread=res.get("realised_spread"),
         **basis,
         **setting,
     )
@@ -222,6 +236,7 @@ def _combine(per_class, setting, curve_n, classes):
     loos = [a.loo_error for a in per_class]
     loo = None if any(v is None for v in loos) else float(np.mean(loos))
     rec = [a.recommended_alpha for a in per_class]
+    checks = _merge_checks(classes, per_class)
     assumptions = per_class[0].assumptions[:-1] + (
         "multiclass: one-vs-rest problems, decided on the mean one-vs-rest error rate",
         f"decision's pretrained error: mean over the one-vs-rest problems of the "
@@ -237,6 +252,7 @@ def _combine(per_class, setting, curve_n, classes):
             abs(ft.value - dec.value) > z * gap_se
             and loo is not None
             and (loo < pre.value) == (ft.value < dec.value)
+            and all(c.passed for c in checks)
         ),
         pretrained_error=pre,
         finetuned_error=ft,
@@ -258,5 +274,27 @@ def _combine(per_class, setting, curve_n, classes):
         decision_pretrained_error=dec,
         decision_basis=basis,
         decision_basis_reason=reason,
+        checks=tuple(checks),
+        n_effective=per_class[0].n_effective,
         **setting,
     )
+
+
+def _merge_checks(classes, per_class):
+    """One check per name over the one-vs-rest problems: failed when any class failed."""
+    merged = []
+    names = list(dict.fromkeys(c.name for a in per_class for c in a.checks))
+    for name in names:
+        items = [
+            (lab, c)
+            for lab, a in zip(classes, per_class, strict=True)
+            for c in a.checks
+            if c.name == name
+        ]
+        bad = [(lab, c) for lab, c in items if not c.passed]
+        if bad:
+            detail = "; ".join(_grouped([lab for lab, _ in bad], [c.detail for _, c in bad]))
+            merged.append(AssumptionCheck(name, False, detail))
+        else:
+            merged.append(AssumptionCheck(name, True, f"passed for each of {len(items)} classes"))
+    return tuple(merged)

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import fit_regression_model
-from ._core_classification import fit_classification_model
+from ._classification import fit_classification_model
+from ._regression import _pretrained, fit_regression_model, regression_unknowns
 from ._validation import (
     check_features,
     feature_names,
@@ -69,11 +69,13 @@ def estimate_asymptotic_error(
     """Predicted test error of the fine-tuned model at other ``n`` and ``alpha``, from data.
 
     The unknowns are estimated exactly as in :func:`should_finetune` (regression: spectrum,
-    method of moments, noise variance calibrated on the GCV curve of ``(X, y)``;
-    classification: debiased class mean and spread assumption), then the exact asymptotic
-    formulas of :mod:`skft.theory` are evaluated at ``n_samples`` and ``alpha``. With
-    ``fit_intercept`` one sample goes to the intercept (the theory is evaluated at
-    ``n - 1`` on centred features). Meant for the estimators' ``predict_asymptotic_error``.
+    noise variance and the shift's profile over the eigen-directions fitted to the GCV
+    curve of ``(X, y)`` and the moments of the residuals; classification: debiased class
+    mean and spread assumption), then the exact asymptotic formulas of :mod:`skft.theory`
+    are evaluated at ``n_samples`` and ``alpha``. With ``fit_intercept`` the intercept is
+    modelled as the estimators treat it: at ``alpha > 0`` it is free (one sample spent on
+    it, centred features), at ``alpha = 0`` it is one more coordinate ``(x, 1)`` with no
+    pull. Meant for the estimators' ``predict_asymptotic_error``.
 
     Parameters
     ----------
@@ -135,7 +137,9 @@ def estimate_asymptotic_error(
         return float(v) if v.ndim == 0 else v
 
     if task == "regression":
-        unk, model, _ = fit_regression_model(X, y, coef[0], intercept[0], alpha=a_fit, **opts)
+        model, r, rows = fit_regression_model(X, y, coef[0], intercept[0], alpha=a_fit, **opts)
+        pre, se_pre = _pretrained(y - X @ coef[0] - intercept[0], rows)
+        unk = regression_unknowns(model, r, rows, a_fit, pre, se_pre)
         # the regression model takes the number of samples itself (it spends one on the
         # intercept at alpha > 0 and treats it as one more coordinate at alpha = 0)
         return EstimatedAsymptoticError(

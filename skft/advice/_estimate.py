@@ -90,7 +90,12 @@ class RegressionUnknowns:
         U-statistic correction on the noise variance), for error propagation.
     noise_var_moments : float
         The method-of-moments noise variance (equal to ``noise_var`` unless the advice
-        calibrated it on the generalised cross-validation curve, see ``should_finetune``).
+        fitted the shift profile on the generalised cross-validation curve, see
+        ``should_finetune``).
+    profile : ShiftProfile or None
+        The fitted noise variance and shift profile over the eigen-directions (set by
+        ``should_finetune``; None for the method of moments, which spreads the shift like a
+        random direction).
 
     Examples
     --------
@@ -118,16 +123,20 @@ class RegressionUnknowns:
     noise_var_moments: float | None = None
     centred_error: float | None = None
     offset2: float = 0.0
+    profile: object = field(default=None, repr=False)
 
     def theory_inputs(self):
-        """Covariance (diagonal) and ``delta`` in the eigenbasis, spread evenly.
+        """Covariance (diagonal) and ``delta`` in the eigenbasis.
 
         Returns
         -------
         covariance : ndarray of shape (n_features,)
         delta : ndarray of shape (n_features,)
-            ``sqrt(||delta||^2 / d)`` in every eigen-direction.
+            The fitted profile's ``|v_j' delta|`` when ``profile`` is set, else
+            ``sqrt(||delta||^2 / d)`` in every eigen-direction (spread evenly).
         """
+        if self.profile is not None:
+            return self.profile.eigenvalues, np.sqrt(self.profile.delta_sq)
         ev = self.spectrum.eigenvalues
         return ev, np.full(ev.size, np.sqrt(self.shift_norm2 / ev.size))
 

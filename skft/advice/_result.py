@@ -1,11 +1,11 @@
 """The answer of ``should_finetune``: :class:`FinetuneAdvice` and its parts (report, JSON)."""
 
-import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtri
+
+from ._report import advice_dict, advice_summary
 
 __all__ = ["ErrorEstimate", "FinetuneAdvice", "merge_intervals"]
 
@@ -22,8 +22,10 @@ class ErrorEstimate:
         Standard error.
     low, high : float
         Interval at the advice's confidence level: ``value -+ z * stderr`` (``low`` clipped
-        at 0), or for a counted error rate the Wilson score interval (not centred on
-        ``value``; ``stderr`` is its half-width over ``z``).
+        at 0); for a counted error rate the Wilson score interval and for a predicted
+        regression error ``value * exp(-+ z s)`` with ``s^2 = log(1 + (stderr/value)^2)``
+        (the realised error is positive and right-skewed); neither is centred on ``value``
+        (for a Wilson interval ``stderr`` is its half-width over ``z``).
 
     Examples
     --------
@@ -83,48 +85,6 @@ def merge_intervals(intervals, rtol=1e-6):
     return tuple(out)
 
 
-def _intervals_text(intervals):
-    if not intervals:
-        return "no n"
-    parts = ["n in"]
-    for lo, hi in intervals:
-        hi_s = "inf" if math.isinf(hi) else f"{hi:.0f}"
-        parts.append(f"({lo:.0f}, {hi_s})")
-    return parts[0] + " " + " U ".join(parts[1:])
-
-
-def _grouped(labels, texts):
-    """``"class a: text; classes b, c: text"``, grouping the classes with the same text."""
-    groups = {}
-    for lab, txt in zip(labels, texts, strict=True):
-        groups.setdefault(txt, []).append(str(lab))
-    return [
-        f"{'class' if len(labs) == 1 else 'classes'} {', '.join(labs)}: {txt}"
-        for txt, labs in groups.items()
-    ]
-
-
-def _basis_short(advice):
-    """``"Gaussian-margin (p = 0.43)"``: one class's basis in a multiclass reason."""
-    words = {"gaussian_margin": "Gaussian-margin", "counted": "counted"}[advice.decision_basis]
-    p = advice.normality_pvalue
-    return words + (" (normality untestable)" if p is None else f" (normality p = {p:.2g})")
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
-    return x
-
-
 @dataclass(frozen=True)
 class FinetuneAdvice:
     """Answer of :func:`should_finetune`: the theory's prediction next to the empirical check.
@@ -136,12 +96,13 @@ class FinetuneAdvice:
         True when the predicted fine-tuned error (at ``alpha``) is below
         ``decision_pretrained_error``.
     confident : bool
-        True only when the predicted gap is beyond ``z`` standard errors of the gap *and* the
-        leave-one-out comparison (``loo_finetune``) makes the same decision. The standard
-        error is a sampling error: it does not cover what the theory's assumptions get wrong
-        (the spread of the shift, Gaussian margins, the interpolation peak near ``n = d``),
-        while the leave-one-out check needs none of them; when the two decide differently
-        the data cannot tell which is right, so the advice does not claim confidence.
+        True only when the predicted gap is beyond ``z`` standard errors of the gap, the
+        leave-one-out comparison (``loo_finetune``) makes the same decision, *and* every
+        check of ``checks`` passed. The standard error covers the sampling error and the
+        finite-size spread of the realised error; it does not cover what a broken
+        assumption gets wrong, which the checks and the leave-one-out comparison (no
+        assumption on the shift) guard against: when the two decide differently the data
+        cannot tell which is right, so the advice does not claim confidence.
     pretrained_error : ErrorEstimate
         Measured on the target labels (the pretrained model never saw them): the mean squared
         residual (regression; jackknife standard error), or the counted error rate of
@@ -205,6 +166,17 @@ class FinetuneAdvice:
     per_class : tuple of FinetuneAdvice or None
         One-vs-rest advice per class (multiclass only).
     classes : ndarray or None
+    checks : tuple of AssumptionCheck
+        The assumptions checked on the data, each with its statistic and whether it passed
+        (:class:`AssumptionCheck`); a failed one removes ``confident`` and is named in
+        :meth:`summary`.
+    n_effective : int or None
+        Number of independent samples the prediction is for (the distinct rows when ``X``
+        has exact duplicates).
+    realised_spread : float or None
+        Regression: the finite-size standard deviation of the realised fine-tuned error
+        around the predicted risk (largest near ``n = d``); part of the interval of
+        ``finetuned_error`` and of ``gap_stderr`` (see ``skft/advice/_regression.py``).
 
     Examples
     --------
@@ -247,6 +219,9 @@ class FinetuneAdvice:
     decision_basis: str = "measured"
     decision_basis_reason: str = "the measured pretrained error"
     normality_pvalue: float | None = None
+    checks: tuple = ()
+    n_effective: int | None = None
+    realised_spread: float | None = None
 
     def __post_init__(self):
         if self.decision_pretrained_error is None:  # regression: the measured error
@@ -277,78 +252,7 @@ class FinetuneAdvice:
         ...
         Decision: fine-tune...
         """
-        pct = f"{100 * self.confidence:.0f}%"
-        gap = self.finetuned_error.value - self.decision_pretrained_error.value
-        lines = [
-            f"should_finetune: {self.task}, n_samples={self.n_samples}, "
-            f"n_features={self.n_features}, alpha={self.alpha:g}",
-            f"{'':22}{'estimate':>10}  {pct + ' interval':>22}  {'leave-one-out':>14}",
-            f"{'pretrained ' + self.metric:22}{self.pretrained_error.value:>10.4g}  "
-            f"{self._iv(self.pretrained_error):>22}  {'(measured)':>14}",
-            f"{'fine-tuned ' + self.metric:22}{self.finetuned_error.value:>10.4g}  "
-            f"{self._iv(self.finetuned_error):>22}  "
-            f"{('n/a' if self.loo_error is None else f'{self.loo_error:.4g}'):>14}",
-        ]
-        if self.decision_basis in ("gaussian_margin", "mixed"):
-            dec = self.decision_pretrained_error
-            tag = "(Gaussian)" if self.decision_basis == "gaussian_margin" else "(mixed)"
-            lines.append(
-                f"{'pretrained, decision':22}{dec.value:>10.4g}  {self._iv(dec):>22}  {tag:>14}"
-            )
-        if self.decision_basis != "measured":
-            lines.append(f"decision's pretrained error: {self.decision_basis_reason}")
-        lines += [
-            f"recommended alpha: {self.recommended_alpha:.3g} "
-            f"(predicted {self.metric} {self.recommended_error:.4g})",
-        ]
-        if self.per_class is None:
-            lines.append(
-                f"fine-tuning at alpha={self.alpha:g} helps for "
-                f"{_intervals_text(self.helps_intervals)}"
-            )
-        else:
-            lines.append(
-                f"fine-tuning at alpha={self.alpha:g} helps, per class (one-vs-rest), for:"
-            )
-            texts = [_intervals_text(a.helps_intervals) for a in self.per_class]
-            lines.extend("  " + t for t in _grouped(self.classes, texts))
-        verdict = "fine-tune" if self.finetune else "keep the pretrained model"
-        if self.confident:
-            lines.append(
-                f"Decision: {verdict} (predicted gap {gap:+.3g}, beyond {pct} uncertainty "
-                f"+-{self._z * self.gap_stderr:.2g})."
-            )
-        elif abs(gap) > self._z * self.gap_stderr and self.loo_finetune is not None:
-            lines.append(
-                f"Decision: {verdict}, but NOT confident: the predicted gap {gap:+.3g} is beyond "
-                f"the {pct} uncertainty +-{self._z * self.gap_stderr:.2g}, but the "
-                "leave-one-out check decides otherwise."
-            )
-        elif abs(gap) > self._z * self.gap_stderr:  # not confident: no empirical check
-            lines.append(
-                f"Decision: {verdict}, but NOT confident: the predicted gap {gap:+.3g} is beyond "
-                f"the {pct} uncertainty +-{self._z * self.gap_stderr:.2g}, but there is no "
-                "leave-one-out check at this alpha (see Fallback): it rests on the theory alone."
-            )
-        else:
-            lines.append(
-                f"Decision: {verdict}, but NOT confident: the predicted gap {gap:+.3g} is inside "
-                f"the {pct} uncertainty +-{self._z * self.gap_stderr:.2g}; the two are too close "
-                "to call with these samples."
-            )
-        if self.loo_finetune is not None and self.loo_finetune != self.finetune:
-            lines.append("Note: the leave-one-out check disagrees with the theory.")
-        if self.per_class is None:
-            lines.extend(f"Fallback: {msg}" for msg in self.fallbacks)
-        else:
-            msgs = {}
-            for lab, a in zip(self.classes, self.per_class, strict=True):
-                for msg in a.fallbacks:
-                    msgs.setdefault(msg, []).append(str(lab))
-            for msg, labs in msgs.items():
-                which = "class" if len(labs) == 1 else "classes"
-                lines.append(f"Fallback ({which} {', '.join(labs)}): {msg}")
-        return "\n".join(lines)
+        return advice_summary(self)
 
     @property
     def _z(self):
@@ -375,40 +279,11 @@ class FinetuneAdvice:
         >>> y = X @ rng.standard_normal(80) / 9 + 0.1 * rng.standard_normal(50)
         >>> d = should_finetune(np.zeros(80), X, y).to_dict()
         >>> sorted(d)[:4]
-        ['alpha', 'assumptions', 'classes', 'confidence']
+        ['alpha', 'assumptions', 'checks', 'classes']
         >>> isinstance(json.dumps(d), str)
         True
         """
-        out = {
-            "task": self.task,
-            "finetune": bool(self.finetune),
-            "confident": bool(self.confident),
-            "pretrained_error": vars(self.pretrained_error),
-            "decision_pretrained_error": vars(self.decision_pretrained_error),
-            "decision_basis": self.decision_basis,
-            "decision_basis_reason": self.decision_basis_reason,
-            "normality_pvalue": self.normality_pvalue,
-            "finetuned_error": vars(self.finetuned_error),
-            "gap_stderr": self.gap_stderr,
-            "recommended_alpha": self.recommended_alpha,
-            "recommended_error": self.recommended_error,
-            "helps_intervals": self.helps_intervals,
-            "loo_error": self.loo_error,
-            "gcv_error": self.gcv_error,
-            "loo_finetune": self.loo_finetune,
-            "alpha": self.alpha,
-            "n_samples": self.n_samples,
-            "n_features": self.n_features,
-            "confidence": self.confidence,
-            "assumptions": self.assumptions,
-            "fallbacks": self.fallbacks,
-            "unknowns": _unknowns_dict(self.unknowns),
-            "classes": None if self.classes is None else self.classes.tolist(),
-            "per_class": None if self.per_class is None else [a.to_dict() for a in self.per_class],
-        }
-        out = _jsonable(out)
-        json.dumps(out)  # fail here, not in the user's code
-        return out
+        return advice_dict(self)
 
     def plot(self, ax=None):
         """Plot the predicted error against the number of samples.
@@ -442,23 +317,3 @@ class FinetuneAdvice:
         from ._plot import plot_advice
 
         return plot_advice(self, ax=ax)
-
-
-def _unknowns_dict(unk):
-    if isinstance(unk, tuple):
-        return [_unknowns_dict(u) for u in unk]
-    out = {}
-    for name, value in vars(unk).items():
-        if name == "spectrum":
-            ev = value.eigenvalues
-            out["spectrum"] = {
-                "trace": value.trace,
-                "trace_sq": value.trace_sq,
-                "min": float(ev.min()),
-                "max": float(ev.max()),
-                "n_rows": value.n_rows,
-                "method": value.method,
-            }
-        elif name != "moment_cov":
-            out[name] = value
-    return out

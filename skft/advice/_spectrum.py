@@ -82,20 +82,145 @@ def _gram_eigenvalues(A):
     return g, float(np.sum(g**2))
 
 
-def _stats_with_extra(A, U):
-    """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` without
+def _stats_with_extra(A, U, *, centre=True, augment=False):
+    """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` (``U`` as it is
+    when ``centre`` is False; a constant column 1 appended to both when ``augment``) without
     forming the stacked or the centred copy when the feature side is the smaller one."""
     m = A.shape[0] + U.shape[0]
-    d = A.shape[1]
-    mean = U.mean(axis=0)
-    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean
-    row_sq = np.r_[np.einsum("ij,ij->i", A, A), u_sq]
+    d = A.shape[1] + int(augment)
+    mean = U.mean(axis=0) if centre else np.zeros(U.shape[1])
+    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean + float(augment)
+    row_sq = np.r_[np.einsum("ij,ij->i", A, A) + float(augment), u_sq]
     if m <= d:
-        g, fro2 = _gram_eigenvalues(np.vstack([A, U - mean]))
-        return g, fro2, row_sq
+        stacked = np.vstack([A, U - mean])
+        gram = stacked @ stacked.T + float(augment)
+        g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+        return g, float(np.sum(g**2)), row_sq
     gram = A.T @ A + U.T @ U - U.shape[0] * np.outer(mean, mean)
+    if augment:
+        col = A.sum(axis=0) + U.sum(axis=0)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[float(m)]])]])
     g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2)), row_sq
+
+
+def _pooled_feature_side(X, U, kind, cache):
+    """Gram eigenvalues, ``||.||_F^2`` and row norms of the pooled rows on the feature side,
+    from ``X'X`` and ``U'U`` computed once per call of the advice (``cache``) for every
+    design: as they are (``"none"``), each block centred by its own mean (``"free"``), or
+    with a column 1 appended (``"augmented"``)."""
+    if "XtX" not in cache:
+        cache["XtX"], cache["UtU"] = X.T @ X, U.T @ U
+        cache["sx"], cache["su"] = X.sum(axis=0), U.sum(axis=0)
+        cache["rx"], cache["ru"] = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", U, U)
+    n, m = X.shape[0], U.shape[0]
+    XtX, UtU, sx, su = cache["XtX"], cache["UtU"], cache["sx"], cache["su"]
+    if kind == "free":
+        mx, mu = sx / n, su / m
+        gram = XtX - n * np.outer(mx, mx) + UtU - m * np.outer(mu, mu)
+        row_sq = np.r_[cache["rx"] - 2.0 * (X @ mx) + mx @ mx,
+                       cache["ru"] - 2.0 * (U @ mu) + mu @ mu]
+    elif kind == "augmented":
+        col = sx + su
+        gram = np.block([[XtX + UtU, col[:, None]], [col[None, :], np.array([[float(n + m)]])]])
+        row_sq = np.r_[cache["rx"] + 1.0, cache["ru"] + 1.0]
+    else:
+        gram = XtX + UtU
+        row_sq = np.r_[cache["rx"], cache["ru"]]
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return g, float(np.sum(g**2)), row_sq
+
+
+def _dask_pooled(X, U, kind, cache):
+    """:func:`_pooled_feature_side` for dask unlabelled rows: their moments reduced on the
+    cluster once (``cache``), then taken about their mean (``"free"``), about 0 (``"none"``),
+    or about 0 with the column 1 (``"augmented"``). Returns ``g, fro2, m, sq1, sq2``."""
+    cache = {} if cache is None else cache
+    if "dask" not in cache:
+        from ..dask import row_moments
+
+        cache["dask"] = row_moments(U, name="X_unlabeled")
+    mom = cache["dask"]
+    N = mom.n_rows
+    if kind == "free":
+        A = X - X.mean(axis=0)
+        S, q2, q4 = mom.scatter, mom.norm2, mom.norm4
+    else:
+        A = X
+        S, _, q2, q4 = mom._shifted(-mom.mean)
+    gram = A.T @ A + S
+    a_sq = np.einsum("ij,ij->i", A, A)
+    if kind == "augmented":
+        col = A.sum(axis=0) + N * mom.mean
+        m_all = float(A.shape[0] + N)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[m_all]])]])
+        q4, q2, a_sq = q4 + 2.0 * q2 + N, q2 + N, a_sq + 1.0
+    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    return (g, float(np.sum(g**2)), A.shape[0] + N, float(a_sq.sum() + q2),
+            float(np.sum(a_sq**2) + q4))
+
+
+def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
+    """:func:`estimate_spectrum` of the design a :class:`GramFactor` factorised.
+
+    Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
+    ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
+    as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
+    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``); on the feature side
+    the products ``X'X`` and ``U'U`` are shared by the designs through ``cache``.
+
+    Parameters
+    ----------
+    factor : GramFactor
+    extra : ndarray of shape (n_extra, n_features), default=None
+    n_grid, n_path : int
+        As in :func:`estimate_spectrum`.
+    cache : dict, default=None
+        Shared between the calls of one advice (a new one when None).
+
+    Returns
+    -------
+    SpectrumEstimate
+    """
+    X = factor.X
+    d = factor.n_features
+    if is_dask_array(extra) and X.shape[0] + extra.shape[0] > d:
+        g, fro2, m, sq1, sq2 = _dask_pooled(X, extra, factor.intercept, cache)
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+        return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
+    if extra is not None:
+        U = np.asarray(extra, dtype=float)
+        if X.shape[0] + U.shape[0] > d:
+            g, fro2, row_sq = _pooled_feature_side(
+                X, U, factor.intercept, {} if cache is None else cache
+            )
+        else:
+            A = X - X.mean(axis=0) if factor.intercept == "free" else X
+            g, fro2, row_sq = _stats_with_extra(
+                A,
+                U,
+                centre=factor.intercept == "free",
+                augment=factor.intercept == "augmented",
+            )
+        m = row_sq.size
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+        return _fit_spectrum(
+            g, fro2, m, float(row_sq.sum()), float(np.sum(row_sq**2)), d, n_null, n_grid, n_path
+        )
+    g = factor.eigenvalues
+    m = X.shape[0]
+    if m > d:
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
+    elif factor.intercept == "free":
+        n_null = int(np.sum(np.all(X == X[0], axis=0)))
+    elif factor.intercept == "none":
+        n_null = int(np.sum(np.all(X == 0.0, axis=0)))
+    else:
+        n_null = 0
+    rs = factor.row_sq
+    return _fit_spectrum(
+        g, float(np.sum(g**2)), m, float(rs.sum()), float(np.sum(rs**2)), d, n_null, n_grid, n_path
+    )
 
 
 def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
@@ -137,20 +262,34 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
         from ..dask import row_moments
 
         g, fro2, m, sq1, sq2 = row_moments(extra, name="X_unlabeled").spectrum_stats(A)
-    else:
-        if extra is None:
-            g, fro2 = _gram_eigenvalues(A)
-            row_sq = np.einsum("ij,ij->i", A, A)
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+    elif extra is None:
+        g, fro2 = _gram_eigenvalues(A)
+        row_sq = np.einsum("ij,ij->i", A, A)
+        m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
+        if m > d:
+            n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
         else:
-            g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
-        m, sq1, sq2 = row_sq.size, row_sq.sum(), np.sum(row_sq**2)
+            n_null = int(np.sum(np.all(A == 0.0, axis=0)))
+    else:
+        g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
+        m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
+        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+    return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
+
+
+def _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path):
+    """The fit of :func:`estimate_spectrum` from the Gram eigenvalues ``g`` of ``A'A``
+    (unnormalised, either side), ``||A'A||_F^2``, the number of rows ``m``, the sums of the
+    rows' squared norms and of their squares, and the number ``n_null`` of directions the
+    rows provably never vary along."""
     trace = float(sq1 / m)
     trace_sq = float((fro2 - sq2) / (m * (m - 1))) if m > 1 else np.nan
     if m >= 50 * d:
         eig = np.sort(g / m)[::-1]
         if eig.size < d:
             eig = np.concatenate([eig, np.zeros(d - eig.size)])
-        return SpectrumEstimate(eig, trace, trace_sq, m, "sample")
+        return SpectrumEstimate(eig[:d], trace, trace_sq, m, "sample")
     g = g / m
     q = g.size
     tau = trace / d
@@ -183,10 +322,6 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     k_min = float(k.min())
     vals = np.where(idx <= 1, max(k_min, ell[1]), ell[idx])
     eig = np.sort(vals)[::-1]
-    if m > d:
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if g.max() > 0 else d
-    else:
-        n_null = int(np.sum(np.all(A == 0.0, axis=0))) if extra is None else 0
     if n_null:
         eig[d - n_null :] = 0.0
     if eig.sum() > 0:  # match the unbiased trace exactly after the quantile rounding

@@ -127,6 +127,8 @@ class _AsymptoticErrorMixin:
         coef_star=None,
         mean=None,
         X_unlabeled=None,
+        feature_mean=None,
+        intercept_offset=None,
         priors=None,
         noise=None,
     ):
@@ -139,8 +141,14 @@ class _AsymptoticErrorMixin:
           needs ``noise_var`` and ``delta = coef_init_ - w_star`` (or ``coef_star = w_star``):
           :func:`skft.theory.regression_risk`. A binary classifier needs ``mean``, the mean of
           the features of class ``classes_[1]`` in the symmetric mixture ``x = y mean + z``:
-          :func:`skft.theory.classification_error`. With ``fit_intercept=True`` the theory
-          is evaluated at ``n - 1`` (one sample spent on the intercept, centred data).
+          :func:`skft.theory.classification_error`. A regressor's intercept is modelled as
+          the estimator treats it (``skft/_core/_exact.py``): with ``fit_intercept=True`` and
+          ``alpha > 0`` it is free, so the theory runs at ``n - 1`` (one sample spent on it)
+          on the centred covariance and the intercept's offset is removed; at ``alpha = 0``
+          it is one more coordinate with constant feature 1 and no pull, so the theory runs
+          at ``n`` on the second moments of ``(x, 1)`` with the shift
+          ``(delta, intercept_offset)`` (with ``n < d`` about ``1 - n/d`` of the offset
+          stays). Uncentred features enter through ``feature_mean``.
         - **From data** (otherwise): the unknowns are estimated from ``(X, y)`` (default: the
           data of the last ``fit``, to which the estimator keeps a reference, not a copy, that
           is not pickled and not kept by ``partial_fit``) exactly as in
@@ -151,18 +159,19 @@ class _AsymptoticErrorMixin:
         The theory is that of this estimator's ``loss`` (and ``epsilon``), without sample
         weights, in the proportional limit ``n, d -> inf``, for the minimiser of the objective
         (the limit of SGD, what ``solver="exact"`` computes). For ``loss="squared_error"``
-        (binary or regression) it is the closed form above, with one sample spent on the
-        intercept. For the other losses, and for multiclass classifiers, it is the fixed point
-        of :func:`skft.theory.convex_classification_error`,
+        (binary or regression) it is the closed form above. For the other losses, and for
+        multiclass classifiers, it is the fixed point of
+        :func:`skft.theory.convex_classification_error`,
         :func:`skft.theory.robust_regression_risk` and :func:`skft.theory.multiclass_error` (the
-        intercept one free parameter; the two classes' means may differ and the classes may be
-        unbalanced: ``mean`` with one row per class, ``priors``): from data, with the class
-        moments estimated under the spread assumption (see the user guide, *Other losses*). A
-        multiclass classifier gets the error of its argmax, with the one-vs-rest rates of its
-        classes beside it. At ``alpha = 0`` a limit that depends on the path of SGD (hinge or
-        modified huber on separable data, epsilon-insensitive below its zero-loss threshold)
-        raises a ``ValueError`` saying why; the logistic loss on separable data has the error of
-        the max-margin direction. After a fit with non-uniform ``sample_weight``
+        intercept one free parameter at ``alpha > 0``, one more coordinate at ``alpha = 0``; the
+        two classes' means may differ and the classes may be unbalanced: ``mean`` with one row
+        per class, ``priors``); from data, with the class moments estimated under the spread
+        assumption (user guide, *Other losses*). A multiclass classifier gets the error of its
+        argmax, with the one-vs-rest rates of its classes beside it. At ``alpha = 0`` a limit
+        that depends on the path of SGD (hinge or modified huber on separable data,
+        epsilon-insensitive below its zero-loss threshold) raises a ``ValueError`` saying why;
+        the logistic loss on separable data has the error of the max-margin direction. After a
+        fit with non-uniform ``sample_weight``
         the data route refuses to use the data fitted on (the theory has no weights): pass
         ``X`` and ``y`` to predict the unweighted fine-tuning on them.
 
@@ -203,6 +212,15 @@ or Spectrum, default=None
             ``classes_`` (needed for multiclass).
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled target features improving the covariance estimate (data route).
+        feature_mean : float or array-like of shape (n_features,), default=None
+            Mean ``m`` of the target features (regressor, moments route; default 0):
+            ``covariance`` is then their covariance around it. The pretrained error is
+            ``delta' Sigma delta + (m' delta + intercept_offset)^2 + noise_var``.
+        intercept_offset : float, default=None
+            ``intercept_init_ - b_star``, the start's intercept minus the target's
+            (regressor, moments route; default 0). Without an intercept and with centred
+            features it adds to the noise (nothing can remove it); without an intercept and
+            with uncentred features the theory does not cover it (an error is raised).
         priors : array-like of shape (n_classes,), default=None
             Class probabilities in the order of ``classes_`` (classifier, moments route;
             default equal). From data they are the class frequencies.
@@ -260,7 +278,8 @@ or Spectrum, default=None
         # alpha = inf keeps the start: its error is the start's (set exactly below); the theory
         # is evaluated at a finite stand-in only to keep the arrays' shapes.
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
-        moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean)
+        moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean,
+                       feature_mean=feature_mean, intercept_offset=intercept_offset)
         if noise is not None and self._asymptotic_task != "regression":
             raise ValueError("noise is for regressors (the law of the label noise).")
         if priors is not None and self._asymptotic_task == "regression":
@@ -338,13 +357,21 @@ or Spectrum, default=None
     def _from_loss_theory(self, X, y, covariance, n_samples, alpha, moments, priors, noise,
                           X_unlabeled):
         """The theory of this estimator's loss (and of the argmax), both routes."""
+        feature_mean = moments.pop("feature_mean")
+        intercept_offset = moments.pop("intercept_offset")
+        if self._asymptotic_task != "regression" and (
+            feature_mean is not None or intercept_offset is not None
+        ):
+            raise ValueError("feature_mean and intercept_offset are for regressors.")
         if covariance is not None:
             if n_samples is None:
                 n_samples = self._n_samples_fitted()
             nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
             if self._asymptotic_task == "regression":
                 delta = self._regression_delta(**moments)
-                kind = dict(noise_var=moments["noise_var"], delta=delta, mean=None, priors=None)
+                offset = self._loss_offset(delta, feature_mean, intercept_offset, aa)
+                kind = dict(noise_var=moments["noise_var"], delta=delta, mean=None, priors=None,
+                            intercept_offset=offset)
             else:
                 if any(moments[k] is not None for k in ("noise_var", "delta", "coef_star")):
                     raise ValueError("a classifier needs covariance and mean (and priors) only.")
@@ -355,7 +382,9 @@ or Spectrum, default=None
                 self, covariance, nn, aa, noise=noise, **kind)
             source = "moments"
         else:
-            given = [k for k, v in {**moments, "priors": priors}.items() if v is not None]
+            given = [k for k, v in {**moments, "feature_mean": feature_mean,
+                                    "intercept_offset": intercept_offset,
+                                    "priors": priors}.items() if v is not None]
             if given:
                 raise ValueError(
                     f"{', '.join(given)} given without covariance: pass covariance to predict "
@@ -378,13 +407,35 @@ or Spectrum, default=None
         return AsymptoticError(pre, fine, nn, np.where(keep, np.inf, aa), source, res, pre_c,
                                fine_c)
 
+    def _loss_offset(self, delta, feature_mean, intercept_offset, alpha):
+        """The start's intercept error ``b0 - b_star`` as the loss theory sees it.
+
+        With a free intercept (``alpha > 0``) a features' mean ``m`` is absorbed exactly (the
+        intercept becomes ``b + m'w``) and only the start's error ``m'delta + offset`` moves
+        (into the pretrained error). At ``alpha = 0`` (the intercept one more coordinate) or
+        without an intercept an uncentred design is not covered.
+        """
+        c = 0.0 if intercept_offset is None else float(intercept_offset)
+        if feature_mean is None or not np.any(feature_mean):
+            return c
+        m = np.broadcast_to(np.asarray(feature_mean, dtype=np.float64), np.shape(delta))
+        if not self.fit_intercept or np.any(np.asarray(alpha) == 0):
+            raise ValueError(
+                f"feature_mean with loss={self.loss!r} is covered with fit_intercept=True and "
+                "alpha > 0 only (a free intercept absorbs the features' mean); centre the "
+                "features, or pass feature_mean=None.")
+        return float(m @ delta) + c
+
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)
         if data is None:
             raise ValueError("pass n_samples: the number of samples fitted on is not known here.")
         return np.shape(data[0])[0]
 
-    def _from_moments(self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean):
+    def _from_moments(
+        self, covariance, n_samples, alpha, *, noise_var, delta, coef_star, mean,
+        feature_mean=None, intercept_offset=None,
+    ):
         if n_samples is None:
             n_samples = self._n_samples_fitted()
         nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
@@ -393,9 +444,21 @@ or Spectrum, default=None
         # With fit_intercept one sample is spent on the intercept (centred data, n - 1).
         n_theory = nn - int(self.fit_intercept)
         coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
+        if self._asymptotic_task != "regression" and (
+            feature_mean is not None or intercept_offset is not None
+        ):
+            raise ValueError("feature_mean and intercept_offset are for regressors.")
         if self._asymptotic_task == "regression":
             delta = self._regression_delta(noise_var=noise_var, delta=delta,
                                            coef_star=coef_star, mean=mean)
+            if feature_mean is not None or intercept_offset is not None or self.fit_intercept:
+                # the intercept as the estimator treats it (alpha = inf handled there)
+                res = _regression_with_intercept(
+                    covariance, delta, noise_var, nn, aa, self.fit_intercept,
+                    feature_mean, intercept_offset,
+                )
+                aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
+                return AsymptoticError(res.pretrained, res.finetuned, nn, aa, "moments", res)
             res = regression_risk(covariance, delta, noise_var, n_theory, aa)
         else:
             if noise_var is not None or delta is not None or coef_star is not None:
@@ -465,3 +528,109 @@ def _numbers(X, name):
     with np.errstate(invalid="ignore", over="ignore"):
         return check_array(X, accept_sparse=True, dtype=np.float64, ensure_all_finite=False,
                            ensure_2d=False, ensure_min_samples=0, input_name=name)
+
+
+#: Largest dimension for which the second moments of ``(x, 1)`` are formed as a matrix
+#: (uncentred features with an intercept at ``alpha = 0``).
+MAX_AUGMENTED_DIM = 6000
+
+
+def _regression_with_intercept(
+    covariance, delta, noise_var, n, alpha, fit_intercept, feature_mean, intercept_offset
+):
+    """The regression risk with an intercept and uncentred features (moments route).
+
+    ``alpha > 0`` with an intercept: the free intercept, the theory at ``n - 1`` on the
+    centred covariance. ``alpha = 0`` with an intercept: the augmented design ``(x, 1)``
+    with second moments ``[[Sigma + m m', m], [m', 1]]`` and shift ``(delta, c)``, at
+    ``n``. Without intercept: the features' second moments ``Sigma + m m'`` with the offset
+    counted as noise (only when ``m = 0``). The pretrained error is always
+    ``delta' Sigma delta + (m' delta + c)^2 + s2``.
+    """
+    from dataclasses import replace
+
+    from ..theory import Spectrum
+    from ..theory._regression import RegressionRisk
+
+    spec = Spectrum.from_covariance(covariance)
+    d = spec.n_features
+    delta = np.asarray(delta, dtype=np.float64)
+    if delta.shape != (d,):
+        raise ValueError(f"delta must have shape ({d},) to match covariance, got {delta.shape}.")
+    m = np.zeros(d) if feature_mean is None else np.asarray(feature_mean, dtype=np.float64)
+    if m.ndim == 0:
+        m = np.full(d, float(m))
+    if m.shape != (d,) or not np.all(np.isfinite(m)):
+        raise ValueError(f"feature_mean must be a number or an array of shape ({d},).")
+    c = 0.0 if intercept_offset is None else float(intercept_offset)
+    if not np.isfinite(c):
+        raise ValueError("intercept_offset must be finite.")
+    s2 = float(noise_var)
+    coords = spec.coords(delta, "delta")
+    quad = float(spec.eigenvalues @ coords**2)
+    pretrained = quad + (float(m @ delta) + c) ** 2 + s2
+    centred = not np.any(m)
+    nn, aa = np.broadcast_arrays(np.asarray(n, float), np.asarray(alpha, float))
+    out = np.empty(nn.shape)
+    if not fit_intercept:
+        if not centred and c != 0.0:
+            raise ValueError(
+                "an intercept_offset with uncentred features and fit_intercept=False is not "
+                "covered by the theory (the offset is partly explained by the features' mean); "
+                "fit an intercept or centre the features."
+            )
+        cov = _second_moments(spec, m)
+        res = regression_risk(cov, delta, s2 + c**2, nn, aa)
+        fine = np.where(aa >= _ALPHA_INF, pretrained, res.finetuned)  # alpha = inf: the start
+        fine = float(fine) if fine.ndim == 0 else fine
+        return replace(res, pretrained=pretrained, finetuned=fine)
+    keep = aa >= _ALPHA_INF  # alpha = inf: the start's slope, the intercept refitted
+    out[keep] = (quad + s2) * (1.0 + 1.0 / nn[keep])
+    pos = (aa > 0) & ~keep
+    if np.any(pos):
+        out[pos] = regression_risk(spec, delta, s2, nn[pos] - 1.0, aa[pos]).finetuned
+    if not np.all(pos):
+        aug_cov = _augmented_moments(spec, m)
+        aug_delta = np.r_[delta, c]
+        out[~pos] = regression_risk(aug_cov, aug_delta, s2, nn[~pos], 0.0).finetuned
+    nan = np.full(nn.shape, np.nan)  # the two intercept models split differently
+    out_s = float(out) if out.ndim == 0 else out
+    return RegressionRisk(
+        pretrained=pretrained, finetuned=out_s, bias=nan, variance=nan, kappa=nan
+    )
+
+
+def _dense_covariance(spec):
+    lam = spec.eigenvalues
+    if spec.eigenvectors is None:
+        return np.diag(lam)
+    V = spec.eigenvectors
+    return (V * lam) @ V.T
+
+
+def _second_moments(spec, m):
+    """``Sigma + m m'`` (a Spectrum unchanged when ``m = 0``)."""
+    if not np.any(m):
+        return spec
+    if spec.n_features > MAX_AUGMENTED_DIM:
+        raise ValueError(
+            f"uncentred features with n_features={spec.n_features} > {MAX_AUGMENTED_DIM}: the "
+            "second-moment matrix is not formed; centre the features (pass feature_mean=None)."
+        )
+    return _dense_covariance(spec) + np.outer(m, m)
+
+
+def _augmented_moments(spec, m):
+    """Second moments of ``(x, 1)``: ``[[Sigma + m m', m], [m', 1]]``."""
+    d = spec.n_features
+    if not np.any(m):
+        if spec.eigenvectors is None:
+            return np.r_[spec.eigenvalues, 1.0]
+    if d + 1 > MAX_AUGMENTED_DIM:
+        raise ValueError(
+            f"the intercept at alpha = 0 with n_features={d} needs the (d + 1) x (d + 1) second "
+            f"moments of (x, 1), formed only up to {MAX_AUGMENTED_DIM}; pass a diagonal "
+            "covariance with centred features, or alpha > 0."
+        )
+    top = _dense_covariance(spec) + np.outer(m, m)
+    return np.block([[top, m[:, None]], [m[None, :], np.ones((1, 1))]])

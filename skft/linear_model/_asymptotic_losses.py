@@ -16,9 +16,10 @@ eigen-directions of ``Sigma`` like random directions: ``a' f(Sigma) b = (a'b / d
   :func:`skft.advice.estimate_classification_unknowns` does); the spectrum of the
   within-class covariance by :func:`skft.advice.estimate_spectrum`.
 * regression: the unknowns of the squared-loss data route,
-  :func:`skft.advice.estimate_asymptotic_error` (spectrum, noise variance calibrated on the
-  generalised cross-validation curve of the data, ``||delta||^2``): they describe the data,
-  not the loss; the noise *law* is not identified by second moments: Gaussian unless the
+  :func:`skft.advice.estimate_asymptotic_error` (spectrum, noise variance and the shift's
+  profile over the eigen-directions fitted to the generalised cross-validation curve of the
+  data): they describe the data, not the loss; the noise *law* is not identified by second
+  moments: Gaussian unless the
   caller names one (``noise=``), with a warning when the start's residuals are clearly not
   Gaussian (their law is the noise convolved with a Gaussian, so a rejected normality test
   says the noise is not Gaussian either).
@@ -65,14 +66,15 @@ def _anchor(est):
 
 
 # ----------------------------------------------------------------------------- moments route
-def moments_route(est, covariance, n, alpha, *, noise_var, delta, mean, priors, noise):
+def moments_route(est, covariance, n, alpha, *, noise_var, delta, mean, priors, noise,
+                  intercept_offset=0.0):
     """``(pretrained, finetuned, details, per_class)`` from given moments."""
     coef0, b0 = _anchor(est)
     if est._asymptotic_task == "regression":
         res = robust_regression_risk(
             covariance, delta, noise_var, n, alpha, loss=est.loss, epsilon=float(est.epsilon),
             noise="gaussian" if noise is None else noise, fit_intercept=est.fit_intercept,
-            intercept_offset=float(b0[0]))
+            intercept_offset=intercept_offset)
         return res.pretrained, res.finetuned, res, None
     if noise is not None:
         raise ValueError("noise is for regressors (the law of the label noise).")
@@ -156,11 +158,14 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
 def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
     r = y - X @ w0 - b0
     a_fit = float(getattr(est, "_fit_alpha", est.alpha))
-    unk = estimate_asymptotic_error(w0, b0, X, y, alpha=a_fit if np.isfinite(a_fit) else 0.0,
+    # the unknowns of the design without an intercept coordinate (centred features when the
+    # intercept is fitted): this theory models the intercept itself, so the advice's design
+    # for alpha > 0 is asked for whatever alpha was fitted (it only selects the design)
+    unk = estimate_asymptotic_error(w0, b0, X, y, alpha=a_fit if 0 < a_fit < np.inf else 1.0,
                                     task="regression", X_unlabeled=X_unlabeled,
                                     fit_intercept=est.fit_intercept).unknowns
-    lam = unk.spectrum.eigenvalues
-    dsq = np.full(lam.size, unk.shift_norm2 / lam.size)
+    lam, dcoords = unk.theory_inputs()  # the fitted shift profile (or spread evenly)
+    dsq = np.asarray(dcoords, dtype=np.float64) ** 2
     assumed = noise is None
     law = noise_law("gaussian" if assumed else noise, max(unk.noise_var, 0.0))
     if assumed and r.size >= 20:

@@ -14,7 +14,7 @@ import pytest
 from scipy.special import ndtr
 
 from skft.advice import DegenerateEstimateWarning, should_finetune
-from skft.advice._core_classification import (
+from skft.advice._margins import (
     NORMALITY_LEVEL,
     gaussian_margin_error,
     margin_normality_pvalue,

@@ -146,13 +146,23 @@ def test_unfitted_raises():
 
 
 def test_moments_route_spends_one_sample_on_the_intercept():
+    # alpha > 0: the intercept is free, one sample is spent on it (theory at n - 1); at
+    # alpha = 0 it is one more coordinate (x, 1) with no pull (issue 8): the theory at n on
+    # the covariance with one more eigenvalue 1 (centred features) and no shift there
     X, y, truth = make_transfer_regression(100, 300, random_state=6)
     kw = dict(covariance=truth.covariance, noise_var=truth.noise_var, delta=truth.delta)
-    with_b = WarmStartSGDRegressor(truth.coef_init).fit(X, y).predict_asymptotic_error(**kw)
-    without = WarmStartSGDRegressor(truth.coef_init, fit_intercept=False).fit(X, y)
+    with_b = WarmStartSGDRegressor(truth.coef_init, alpha=0.1).fit(X, y)
+    without = WarmStartSGDRegressor(truth.coef_init, alpha=0.1, fit_intercept=False).fit(X, y)
     ref = without.predict_asymptotic_error(n_samples=99, **kw)
-    np.testing.assert_allclose(with_b.finetuned, ref.finetuned, rtol=1e-14)
-    assert with_b.n_samples == 100
+    got = with_b.predict_asymptotic_error(**kw)
+    np.testing.assert_allclose(got.finetuned, ref.finetuned, rtol=1e-14)
+    assert got.n_samples == 100
+    from skft.theory import regression_risk
+
+    at_zero = WarmStartSGDRegressor(truth.coef_init).fit(X, y).predict_asymptotic_error(**kw)
+    aug = regression_risk(np.r_[truth.covariance, 1.0], np.r_[truth.delta, 0.0],
+                          truth.noise_var, 100)
+    np.testing.assert_allclose(at_zero.finetuned, aug.finetuned, rtol=1e-12)
 
 
 def test_partial_fit_keeps_no_data_and_fit_alpha_is_used():

@@ -35,7 +35,7 @@ def test_regressor_dispatches_on_its_loss(loss, epsilon, fit_intercept):
                                 fit_intercept=fit_intercept, max_iter=3, tol=None).fit(X, y)
     kw = dict(covariance=truth.covariance, noise_var=truth.noise_var, delta=truth.delta,
               n_samples=[40, 80, 300])
-    got = est.predict_asymptotic_error(**kw, noise="laplace")
+    got = est.predict_asymptotic_error(**kw, noise="laplace", intercept_offset=0.3)
     ref = robust_regression_risk(truth.covariance, truth.delta, truth.noise_var, [40, 80, 300],
                                  0.1, loss=loss, epsilon=epsilon, noise="laplace",
                                  fit_intercept=fit_intercept, intercept_offset=0.3)
@@ -226,3 +226,24 @@ def test_multiclass_moments_match_the_theory_function():
     np.testing.assert_allclose(got.finetuned, ref.finetuned, rtol=1e-12)
     np.testing.assert_allclose(got.finetuned_per_class, ref.finetuned_per_class.T, rtol=1e-12)
     np.testing.assert_allclose(got.pretrained_per_class, ref.pretrained_per_class)
+
+
+def test_feature_mean_is_absorbed_by_a_free_intercept():
+    X, y, truth = make_transfer_regression(80, 120, random_state=6)
+    m = np.full(120, 0.3)
+    kw = dict(covariance=truth.covariance, noise_var=truth.noise_var, delta=truth.delta,
+              intercept_offset=0.2)
+    est = WarmStartSGDRegressor(truth.coef_init, loss="huber", epsilon=0.3, alpha=0.1,
+                                max_iter=2, tol=None).fit(X, y)
+    centred = est.predict_asymptotic_error(**kw)
+    moved = est.predict_asymptotic_error(**kw, feature_mean=m)
+    assert moved.finetuned == pytest.approx(centred.finetuned, rel=1e-10)
+    # the start's error: delta' Sigma delta + s2 + (m' delta + offset)^2
+    extra = (m @ truth.delta + 0.2) ** 2 - 0.2**2
+    assert moved.pretrained == pytest.approx(centred.pretrained + extra, rel=1e-10)
+    with pytest.raises(ValueError, match="feature_mean.*fit_intercept=True and alpha > 0"):
+        est.predict_asymptotic_error(**kw, feature_mean=m, alpha=0.0)
+    with pytest.raises(ValueError, match="for regressors"):
+        WarmStartSGDClassifier(np.zeros(120), loss="hinge", max_iter=2, tol=None).fit(
+            X, y > 0).predict_asymptotic_error(covariance=np.ones(120), mean=np.ones(120),
+                                               feature_mean=m)

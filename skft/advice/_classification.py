@@ -33,16 +33,31 @@ ratio along a grid of ``alpha`` at the observed ``n``; the calibrated theory ext
 other ``n`` and ``alpha``. The counted leave-one-out error rate is reported beside it.
 """
 
+import warnings
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
-from scipy.stats import combine_pvalues, shapiro
 
 from ..theory._classification import _classification_error
 from ..theory._derived import _optimal_alpha
-from ._core import _best_curve, _loo, _z, helps_intervals
+from ._checks import (
+    AssumptionCheck,
+    check_balance,
+    check_class_centring,
+    check_rows,
+    check_tails,
+)
 from ._estimate import estimate_classification_unknowns
-from ._loo import loo_residuals
+from ._loo import GramFactor, _design, loo_residuals
+from ._margins import (
+    decision_pretrained_error,
+    gaussian_margin_error,
+    margin_normality_pvalue,
+    wilson_interval,
+)
+from ._regression import DependentRowsWarning, _best_curve, _z, helps_intervals
+from ._rows import exact_duplicates, with_near_duplicates
 
 __all__ = [
     "classification_problem",
@@ -51,13 +66,6 @@ __all__ = [
     "gaussian_margin_error",
     "margin_normality_pvalue",
 ]
-
-#: Level of the normality test of the pretrained margins (Fisher-combined over the two classes).
-NORMALITY_LEVEL = 0.01
-#: Shapiro-Wilk is run on at most this many margins per class (scipy's p-value is accurate
-#: up to 5000; evenly spaced samples of a larger class are tested).
-SHAPIRO_MAX_SAMPLES = 5000
-
 
 def _snr(margins):
     """``mean / std`` along the last axis and its standard error."""
@@ -68,240 +76,30 @@ def _snr(margins):
     return s, se
 
 
-def wilson_interval(errors, n, z):
-    """Counted error rate ``errors / n``, its standard error and Wilson score interval.
-
-    The interval is ``(c -+ h)`` with ``c = (p + z^2/(2n)) / (1 + z^2/n)`` and
-    ``h = z sqrt(p (1 - p)/n + z^2/(4 n^2)) / (1 + z^2/n)``; the standard error reported is
-    ``h / z`` (the binomial ``sqrt(p (1 - p)/n)`` up to ``O(1/n)``, but positive at ``p = 0``).
-
-    Parameters
-    ----------
-    errors : int
-        Number of misclassified samples.
-    n : int
-        Number of samples.
-    z : float
-        Normal quantile of the interval's level.
-
-    Returns
-    -------
-    rate, stderr, low, high : float
+def logit_interval(rate, stderr, z):
+    """``expit(logit(p) -+ z stderr / (p (1 - p)))``: the delta-method interval of an error
+    rate on the logit scale (inside ``(0, 1)``, skewed away from the nearer bound).
 
     Examples
     --------
-    >>> from skft.advice._core_classification import wilson_interval
-    >>> [round(v, 3) for v in wilson_interval(0, 40, 1.96)]
-    [0.0, 0.022, 0.0, 0.088]
+    >>> from skft.advice._classification import logit_interval
+    >>> [round(v, 3) for v in logit_interval(0.05, 0.02, 1.96)]
+    [0.023, 0.107]
     """
-    p = errors / n
-    z2n = z * z / n
-    centre = (p + z2n / 2.0) / (1.0 + z2n)
-    half = z * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
-    return float(p), float(half / z), float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+    p = min(max(float(rate), 1e-6), 1.0 - 1e-6)
+    if not np.isfinite(stderr):
+        return 0.0, 1.0
+    half = z * float(stderr) / (p * (1.0 - p))
+    lo = np.log(p / (1.0 - p)) - half
+    hi = np.log(p / (1.0 - p)) + half
+    return float(1.0 / (1.0 + np.exp(-lo))), float(1.0 / (1.0 + np.exp(-hi)))
 
 
-def _class_margins(margin, y_pm):
-    """Margins ``y_i (x_i'w0 + b0)`` of the classes +1 and -1 (in this order)."""
-    m = y_pm * np.asarray(margin, dtype=float)
-    return [m[y_pm > 0], m[y_pm < 0]]
-
-
-def gaussian_margin_error(margin, y_pm):
-    """Gaussian-margin estimate of an error rate and its standard error.
-
-    Under the two-class mixture ``x = y mu + z`` (``z`` independent of ``y``) the margin
-    ``y (x'w + b)`` of a fixed classifier is, within class ``k``, ``N(t + y_k b, q)``
-    (Gaussian when the central limit theorem over the coordinates applies), so the error rate
-    is ``sum_k pi_k Phi(-m_k / s)`` with ``m_k`` the mean margin of class ``k``, ``s^2`` the
-    pooled within-class variance (``n - 2`` degrees of freedom) and ``pi_k`` the class
-    proportion. By the delta method (``m_k`` and ``s`` independent under normality) its
-    variance is ``sum_k pi_k^2 phi_k^2 / n_k + (sum_k pi_k phi_k s_k)^2 / (2 (n - 2))
-    + pi (1 - pi) (Phi(-s_+) - Phi(-s_-))^2 / n`` with ``s_k = m_k / s`` and
-    ``phi_k = phi(s_k)``; with one class it reduces to ``phi(s)^2 (1 + s^2/2) / n``.
-
-    Parameters
-    ----------
-    margin : ndarray of shape (n_samples,)
-        Decision values ``x_i'w + b``.
-    y_pm : ndarray of shape (n_samples,)
-        Labels coded -1/+1, each class with at least one sample and ``n_samples >= 3``.
-
-    Returns
-    -------
-    error, stderr : float
-        ``nan`` when the pooled within-class variance is 0.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy.special import ndtr
-    >>> from skft.advice._core_classification import gaussian_margin_error
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.where(np.arange(400) % 2 == 0, 1.0, -1.0)
-    >>> margin = y * (1.5 + rng.standard_normal(400))   # true error Phi(-1.5)
-    >>> round(float(ndtr(-1.5)), 3)
-    0.067
-    >>> err, se = gaussian_margin_error(margin, y)
-    >>> round(err, 3), round(se, 4)
-    (0.071, 0.0098)
-    >>> counted = float(np.mean(np.sign(margin) != y))   # the count and its standard error
-    >>> round(counted, 3), round(float(np.sqrt(counted * (1 - counted) / 400)), 4)
-    (0.042, 0.0101)
-    """
-    parts = [p for p in _class_margins(margin, y_pm) if p.size]
-    n = sum(p.size for p in parts)
-    dof = n - len(parts)
-    ss = sum(float(np.sum((p - p.mean()) ** 2)) for p in parts)
-    if not (dof > 0 and ss > 0):
-        return float("nan"), float("nan")
-    s = np.sqrt(ss / dof)
-    pi = np.array([p.size / n for p in parts])
-    snr = np.array([p.mean() / s for p in parts])
-    tail = ndtr(-snr)
-    phi = np.exp(-0.5 * snr**2) / np.sqrt(2 * np.pi)
-    var = np.sum(pi**2 * phi**2 / np.array([p.size for p in parts]))
-    var += np.sum(pi * phi * snr) ** 2 / (2.0 * dof)
-    if len(parts) == 2:
-        var += pi[0] * pi[1] * (tail[0] - tail[1]) ** 2 / n
-    return float(np.sum(pi * tail)), float(np.sqrt(var))
-
-
-def margin_normality_pvalue(margin, y_pm, max_samples=SHAPIRO_MAX_SAMPLES):
-    """Shapiro-Wilk test of normality of the margins within each class, Fisher-combined.
-
-    The margins form a two-class mixture (with an intercept, or unequal class proportions,
-    the two classes' margins have different means), so normality is tested within each
-    class, which is what the Gaussian-margin estimate assumes. The two classes are disjoint
-    samples, so their p-values are independent and Fisher's combination
-    ``-2 (log p_+ + log p_-) ~ chi2(4)`` has exactly the nominal level under the null. It is
-    chosen over Bonferroni (``2 min(p_+, p_-)``, also valid) because under the theory's
-    model ``x = y mu + z`` with ``z`` independent of ``y`` the within-class margins are the
-    same variable ``z'w0`` (up to sign and location) in both classes: a departure from
-    normality shows in both, and Fisher's method adds the two pieces of evidence where
-    Bonferroni keeps only the stronger (breast cancer at ``n = 40``, 6 and 34 samples per
-    class: per-class p = 0.062 and 0.012, Fisher 0.006, Bonferroni 0.025).
-
-    A class larger than ``max_samples`` is tested on ``max_samples`` evenly spaced margins
-    (in the given order): scipy's Shapiro-Wilk p-value is accurate up to 5000 samples and
-    warns beyond, and at that size the test already detects departures whose bias in the
-    Gaussian-margin estimate is below the count's own sampling error.
-
-    Parameters
-    ----------
-    margin : ndarray of shape (n_samples,)
-        Decision values ``x_i'w + b``.
-    y_pm : ndarray of shape (n_samples,)
-        Labels coded -1/+1.
-    max_samples : int, default=5000
-        Largest number of margins tested per class.
-
-    Returns
-    -------
-    pvalue : float or None
-        None when the test cannot be run: a class with fewer than 3 samples, or with
-        constant margins.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skft.advice._core_classification import margin_normality_pvalue
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
-    >>> bool(margin_normality_pvalue(y * (1 + rng.standard_normal(200)), y) > 0.01)
-    True
-    >>> bool(margin_normality_pvalue(y * rng.exponential(size=200), y) < 0.01)
-    True
-    >>> print(margin_normality_pvalue(np.ones(4), np.array([1.0, 1.0, 1.0, -1.0])))
-    None
-    """
-    pvalues = []
-    for m in _class_margins(margin, y_pm):
-        if m.size < 3 or not np.ptp(m) > 0:
-            return None
-        if m.size > max_samples:
-            m = m[np.round(np.linspace(0, m.size - 1, max_samples)).astype(int)]
-        pvalues.append(float(shapiro(m).pvalue))
-    if min(pvalues) <= 0.0:
-        return 0.0
-    return float(combine_pvalues(pvalues, method="fisher").pvalue)
-
-
-def decision_pretrained_error(margin, y_pm, counted, level=NORMALITY_LEVEL):
-    """The pretrained error the decision compares with: Gaussian-margin or counted.
-
-    The Gaussian-margin estimate (:func:`gaussian_margin_error`) is the efficient estimate
-    under the theory's model (margins Gaussian within each class); it is used when that
-    assumption is not rejected by :func:`margin_normality_pvalue` at ``level``. Otherwise,
-    and when the test cannot be run, the counted error rate (unbiased whatever the margins'
-    distribution) is used.
-
-    Parameters
-    ----------
-    margin : ndarray of shape (n_samples,)
-        Pretrained decision values ``x_i'w0 + b0``.
-    y_pm : ndarray of shape (n_samples,)
-        Labels coded -1/+1.
-    counted : (float, float)
-        The counted error rate and its standard error.
-    level : float, default=0.01
-        Level of the (Fisher-combined) normality test.
-
-    Returns
-    -------
-    dict
-        ``value``, ``stderr``, ``basis`` (``"gaussian_margin"`` or ``"counted"``),
-        ``reason`` (a sentence) and ``normality_pvalue`` (float or None).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skft.advice._core_classification import decision_pretrained_error
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.where(np.arange(300) % 2 == 0, 1.0, -1.0)
-    >>> margin = y * (1.5 + rng.standard_normal(300))
-    >>> counted = float(np.mean(np.sign(margin) != y))
-    >>> decision_pretrained_error(margin, y, (counted, 0.015))["basis"]
-    'gaussian_margin'
-    >>> skewed = y * (rng.exponential(size=300) - 0.1)
-    >>> decision_pretrained_error(skewed, y, (0.1, 0.017))["basis"]
-    'counted'
-    """
-    pvalue = margin_normality_pvalue(margin, y_pm)
-    value, stderr = gaussian_margin_error(margin, y_pm)
-    test = "Shapiro-Wilk per class, Fisher-combined"
-    if pvalue is None or not np.isfinite(value):
-        small = min(int(np.sum(y_pm > 0)), int(np.sum(y_pm < 0))) < 3
-        why = "a class has fewer than 3 samples" if small else "constant margins in a class"
-        reason = f"counted error rate: normality of the margins cannot be tested ({why})"
-        return dict(
-            value=float(counted[0]),
-            stderr=float(counted[1]),
-            basis="counted",
-            reason=reason,
-            normality_pvalue=None,
-        )
-    if pvalue < level:
-        return dict(
-            value=float(counted[0]),
-            stderr=float(counted[1]),
-            basis="counted",
-            reason=(
-                f"counted error rate: normality of the margins within each class rejected "
-                f"({test}: p = {pvalue:.2g} < {level:g})"
-            ),
-            normality_pvalue=pvalue,
-        )
-    return dict(
-        value=value,
-        stderr=stderr,
-        basis="gaussian_margin",
-        reason=(
-            f"Gaussian-margin estimate: normality of the margins within each class not "
-            f"rejected ({test}: p = {pvalue:.2g} >= {level:g})"
-        ),
-        normality_pvalue=pvalue,
-    )
+def _loo(X, r, alpha, fit_intercept):
+    try:
+        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
+    except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
+        return None
 
 
 def _error_and_se(s, se):
@@ -426,10 +224,62 @@ def fit_classification_model(
     )
 
 
+#: Checks whose failure means the theory's model does not hold: the decision then follows
+#: the leave-one-out comparison.
+THEORY_CHECKS = ("class_balance", "centring")
+
+
+def _checks(X, y_pm, r, alpha, fit_intercept, rows):
+    """Class balance, centring, rows and tails (see :mod:`skft.advice._checks`)."""
+    checks = [check_rows(rows, exact_model=rows.uniform and not rows.label_conflict)]
+    checks.append(check_balance(y_pm))
+    if fit_intercept:
+        checks.append(
+            AssumptionCheck("centring", True, "features centred by the fitted intercept")
+        )
+    else:
+        checks.append(check_class_centring(X, y_pm))
+    design = _design(alpha, fit_intercept, *X.shape)
+    factor = GramFactor(X, intercept=design)
+    ev = factor.eigenvalues
+    tau = float(factor.row_sq.sum()) / (X.shape[0] * factor.n_features)
+    a_ref = max(alpha, 0.1 * tau) if tau > 0 else max(alpha, 1e-3)
+    try:
+        e = factor.loo(r, a_ref)[0]
+        g = factor.gcv_terms(r, np.array([a_ref]))[1][0]
+    except ValueError:
+        e = g = None
+    tr1 = float(factor.row_sq.sum())
+    tr2 = float(np.sum(ev**2))
+    r_eff = tr1**2 / tr2 if tr2 > 0 else 0.0
+    checks.append(check_tails(e, g, factor.row_sq, r_eff, a_ref))
+    return checks
+
+
 def classification_problem(
     X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
 ):
-    """All the numbers of the advice for one two-class problem with labels -1/+1."""
+    """All the numbers of the advice for one two-class problem with labels -1/+1.
+
+    Rows: exact duplicates with one multiplicity and one label per distinct row are
+    analysed on the distinct rows (the fit is the same); other duplicates fail the
+    ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
+    classes, uncentred classes without intercept) the theory's model does not hold: the
+    fine-tuned error is the leave-one-out error rate and the decision compares it with the
+    counted pretrained error rate.
+    """
+    rows = exact_duplicates(X, y_pm, classification=True)
+    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
+        X, y_pm = X[rows.first], y_pm[rows.first]
+    rows = with_near_duplicates(rows, X if X.shape[0] == rows.n_unique else X[rows.first])
+    if rows.has_duplicates or rows.near_pairs:
+        exact = rows.uniform and not rows.label_conflict
+        warnings.warn(
+            "should_finetune: rows of X are not independent: "
+            f"{check_rows(rows, exact_model=exact).detail}.",
+            DependentRowsWarning,
+            stacklevel=4,
+        )
     fit = fit_classification_model(
         X,
         y_pm,
@@ -463,12 +313,35 @@ def classification_problem(
         int(np.count_nonzero(ev > 0)),
         n_max=20 * max(ev.size, n_eff),
     )
+    checks = _checks(X, y_pm, fit["residuals"], alpha, fit_intercept, rows)
+    failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
+    out = dict(finetuned_interval=logit_interval(ft, se_ft, _z(confidence)))
+    if failed and loo is not None:
+        # the theory's model does not hold: the assumption-free leave-one-out error rate
+        z = _z(confidence)
+        wrong = int(round(loo.error_rate(y_pm) * y_pm.size))
+        ft, se_ft, lo, hi = wilson_interval(wrong, y_pm.size, z)
+        out["finetuned_interval"] = (lo, hi)
+        dec = dict(
+            value=pre,
+            stderr=se_pre,
+            basis="counted",
+            reason=(
+                f"counted error rate, against the leave-one-out error rate of the fine-tuned "
+                f"model: the theory's model does not hold (failed: {', '.join(failed)}); "
+                f"for the record, {dec['reason']}"
+            ),
+            normality_pvalue=dec["normality_pvalue"],
+        )
     return dict(
         pretrained=(pre, se_pre),
         pretrained_interval=fit["pretrained_interval"],
         decision=dec,
         finetuned=(ft, se_ft),
         gap_se=float(np.hypot(se_ft, dec["stderr"])),
+        checks=tuple(checks),
+        n_effective=int(y_pm.size),
+        **out,
         recommended_alpha=best_alpha,
         recommended_error=best_error,
         intervals=tuple((lo + shift, hi + shift) for lo, hi in helps),

@@ -21,6 +21,18 @@ and whether it passed. ``should_finetune`` reports all of them (``FinetuneAdvice
 * ``shift_profile``: the fitted profile reproduces the GCV curve and the moments
   (``lack_of_fit`` below ``LACK_OF_FIT_MAX``); how much of the signal lies below the
   resolution is reported (it matters only for predictions at larger ``n``).
+* ``theory_vs_empirical`` (losses other than the squared one, and multiclass argmax errors):
+  the theory's prediction at the observed ``n`` against the assumption-free estimate
+  (approximate leave-one-out or cross-validation, :mod:`skft.advice._alo`); fails when the
+  prediction lies outside the estimate's ``AGREEMENT_Z``-standard-error interval (Wilson's for
+  a counted error rate) widened by ``AGREEMENT_Z`` of its own standard errors; the error at
+  the observed ``n`` is then the empirical estimate (the curves stay the theory's). It guards the
+  assumptions these predictions rest on and nothing else tests (the class means and the start
+  spread over the eigen-directions like random directions; the shift profile fitted on the
+  squared loss's curve).
+* ``noise_law`` (robust regression losses): their risk depends on the noise's law, Gaussian
+  unless named; a normality test of the start's residuals (D'Agostino-Pearson, level 0.01)
+  that rejects says the assumed law is wrong.
 * ``n_close_to_d``: near the interpolation threshold the fine-tuned error is a heavy-tailed
   random quantity: the check fails when the amplification ``n / (n - df2)`` exceeds
   ``AMPLIFICATION_MAX`` (the interval carries the finite-size term in any case).
@@ -39,6 +51,7 @@ BALANCE_LEVEL = 0.05
 BALANCE_MIN_EFFECT = 0.05
 LACK_OF_FIT_MAX = 4.0
 AMPLIFICATION_MAX = 10.0
+AGREEMENT_Z = 3.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,8 @@ class AssumptionCheck:
     ----------
     name : str
         ``"independent_rows"``, ``"heavy_tails"``, ``"centring"``, ``"class_balance"``,
-        ``"shift_profile"`` or ``"n_close_to_d"``.
+        ``"shift_profile"``, ``"n_close_to_d"``, ``"theory_vs_empirical"`` or
+        ``"noise_law"``.
     passed : bool
         False when the assumption is rejected by the data: the advice is then not
         confident.
@@ -213,3 +227,48 @@ def check_near_d(amplification, n, rank, alpha):
             "term but the decision is not confident"
         )
     return AssumptionCheck("n_close_to_d", passed, detail, float(amplification))
+
+
+def check_agreement(predicted, predicted_se, empirical, interval, method):
+    """The theory's prediction against the assumption-free estimate at the observed ``n``.
+
+    ``interval``: the empirical estimate's interval at ``AGREEMENT_Z`` standard errors (a
+    Wilson interval for a counted error rate: it stays honest near 0); the check fails when
+    the prediction lies more than ``AGREEMENT_Z`` of its own standard errors outside it.
+    """
+    lo, hi = interval
+    slack = AGREEMENT_Z * float(predicted_se)
+    passed = bool(lo - slack <= predicted <= hi + slack)
+    detail = (
+        f"predicted {predicted:.4g} against {method} {empirical:.4g} "
+        f"({AGREEMENT_Z:g}-standard-error interval [{lo:.4g}, {hi:.4g}], widened by "
+        f"{AGREEMENT_Z:g} standard errors of the prediction, {slack:.2g})"
+    )
+    if not passed:
+        detail += (
+            ": they disagree; the assumptions of the theory (the class means and the start, "
+            "or the shift, spread over the eigen-directions as estimated) do not describe "
+            "these data, and the error at the observed n is the empirical estimate"
+        )
+    stat = (predicted - empirical) / max(hi - lo, 1e-300) * 2 * AGREEMENT_Z
+    return AssumptionCheck("theory_vs_empirical", passed, detail, float(stat))
+
+
+def check_noise_law(pvalue, given, level):
+    """Normality of the start's residuals when the noise law is assumed Gaussian."""
+    if given is not None:
+        return AssumptionCheck("noise_law", True, f"noise law given: {given}")
+    if pvalue is None:
+        return AssumptionCheck(
+            "noise_law", True, "Gaussian noise assumed; fewer than 20 residuals: not tested")
+    passed = bool(pvalue >= level)
+    detail = (
+        f"Gaussian noise assumed; normality test of the start's residuals "
+        f"(D'Agostino-Pearson): p = {pvalue:.2g}"
+    )
+    if not passed:
+        detail += (
+            f" < {level:g}: the noise is not Gaussian, and the risk of this loss depends on "
+            "the noise's law; pass noise= (a law name, a NoiseLaw or (values, weights))"
+        )
+    return AssumptionCheck("noise_law", passed, detail, pvalue)

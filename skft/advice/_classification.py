@@ -239,6 +239,13 @@ def _checks(X, y_pm, r, alpha, fit_intercept, rows):
         )
     else:
         checks.append(check_class_centring(X, y_pm))
+    checks.append(tails_check(X, r, alpha, fit_intercept))
+    return checks
+
+
+def tails_check(X, r, alpha, fit_intercept):
+    """:func:`check_tails` on the squared-loss fit of the residuals ``r`` (a property of the
+    rows, whatever the loss) at ``max(alpha, tau / 10)``."""
     design = _design(alpha, fit_intercept, *X.shape)
     factor = GramFactor(X, intercept=design)
     ev = factor.eigenvalues
@@ -252,22 +259,13 @@ def _checks(X, y_pm, r, alpha, fit_intercept, rows):
     tr1 = float(factor.row_sq.sum())
     tr2 = float(np.sum(ev**2))
     r_eff = tr1**2 / tr2 if tr2 > 0 else 0.0
-    checks.append(check_tails(e, g, factor.row_sq, r_eff, a_ref))
-    return checks
+    return check_tails(e, g, factor.row_sq, r_eff, a_ref)
 
 
-def classification_problem(
-    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
-):
-    """All the numbers of the advice for one two-class problem with labels -1/+1.
-
-    Rows: exact duplicates with one multiplicity and one label per distinct row are
-    analysed on the distinct rows (the fit is the same); other duplicates fail the
-    ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
-    classes, uncentred classes without intercept) the theory's model does not hold: the
-    fine-tuned error is the leave-one-out error rate and the decision compares it with the
-    counted pretrained error rate.
-    """
+def classification_rows(X, y_pm, stacklevel=6):
+    """``(X, y_pm, rows)``: the distinct rows when exact duplicates have one multiplicity and
+    one label per distinct row (the fit is the same), with a :class:`DependentRowsWarning`
+    when the rows are not independent."""
     rows = exact_duplicates(X, y_pm, classification=True)
     if rows.has_duplicates and rows.uniform and not rows.label_conflict:
         X, y_pm = X[rows.first], y_pm[rows.first]
@@ -278,8 +276,31 @@ def classification_problem(
             "should_finetune: rows of X are not independent: "
             f"{check_rows(rows, exact_model=exact).detail}.",
             DependentRowsWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
+    return X, y_pm, rows
+
+
+def classification_problem(
+    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
+    baseline=None,
+):
+    """All the numbers of the advice for one two-class problem with labels -1/+1.
+
+    ``baseline``: when fine-tuning starts from a calibrated start ``(coef, intercept)``, the
+    measured numbers of the start as given (``pretrained``, ``pretrained_interval``,
+    ``decision``, ``se_diff``): the decision
+    compares with them, and the standard error of the gap adds that of the paired
+    difference of the two starts' errors.
+
+    Rows: exact duplicates with one multiplicity and one label per distinct row are
+    analysed on the distinct rows (the fit is the same); other duplicates fail the
+    ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
+    classes, uncentred classes without intercept) the theory's model does not hold: the
+    fine-tuned error is the leave-one-out error rate and the decision compares it with the
+    counted pretrained error rate.
+    """
+    X, y_pm, rows = classification_rows(X, y_pm)
     fit = fit_classification_model(
         X,
         y_pm,
@@ -304,6 +325,10 @@ def classification_problem(
         se_ft = abs(up - down) / 2.0
     pre, se_pre = fit["pretrained"]
     dec = fit["decision"]
+    pre_interval, se_diff = fit["pretrained_interval"], 0.0
+    if baseline is not None:
+        (pre, se_pre), dec = baseline["pretrained"], baseline["decision"]
+        pre_interval, se_diff = baseline["pretrained_interval"], baseline["se_diff"]
     ev, mu, w = model.inputs()
     best_alpha, best_error = _recommended_alpha(ev, mu, w, n_eff, dec["value"])
     # compared with the decision's pretrained error, as the decision is
@@ -335,10 +360,10 @@ def classification_problem(
         )
     return dict(
         pretrained=(pre, se_pre),
-        pretrained_interval=fit["pretrained_interval"],
+        pretrained_interval=pre_interval,
         decision=dec,
         finetuned=(ft, se_ft),
-        gap_se=float(np.hypot(se_ft, dec["stderr"])),
+        gap_se=float(np.sqrt(se_ft**2 + dec["stderr"] ** 2 + se_diff**2)),
         checks=tuple(checks),
         n_effective=int(y_pm.size),
         **out,

@@ -474,9 +474,16 @@ def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
 
 
 def regression_problem(
-    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
+    baseline=None,
 ):
-    """All the numbers of the advice for one regression problem (a dict)."""
+    """All the numbers of the advice for one regression problem (a dict).
+
+    ``baseline``: when fine-tuning starts from a calibrated start ``(coef, intercept)``, the
+    measured error of the start as given and the standard error of the paired difference
+    of the two starts' errors (``pretrained``, ``se_diff``): the decision and the intervals
+    of ``n`` compare with it; the unknowns describe the calibrated start's residuals.
+    """
     opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled)
     rows = exact_duplicates(X, y)
     model, r, rows = fit_regression_model(X, y, coef, intercept, rows=rows, **opts)
@@ -492,7 +499,7 @@ def regression_problem(
         warnings.warn(
             f"should_finetune: rows of X are not independent: {checks[0].detail}.",
             DependentRowsWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
     point = None
@@ -514,9 +521,13 @@ def regression_problem(
     checks.append(check_near_d(float(model.amplification(n_u, alpha)), n_u, fit.rank, alpha))
     best_alpha, best_error = _recommended_alpha(model, n_u, pre, fit_intercept, r)
     view_rank = fit.rank + (1 if fit.kind == "free" else 0)
+    pre_out, gap_se = (pre, se_pre), point["gap_se"]
+    if baseline is not None:
+        pre_out = baseline["pretrained"]
+        gap_se = float(np.hypot(gap_se, baseline["se_diff"]))
     helps = helps_intervals(
         lambda m: model.finetuned(np.asarray(m, dtype=float), alpha),
-        pre,
+        pre_out[0],
         view_rank,
         n_max=20 * max(view_rank, n_u),
     )
@@ -528,10 +539,10 @@ def regression_problem(
         unknowns = replace(unknowns, fallbacks=unknowns.fallbacks + point["note"])
     k = int(np.argmin(np.abs(fit.alphas - alpha)))
     return dict(
-        pretrained=(pre, se_pre),
+        pretrained=pre_out,
         finetuned=(point["ft"], point["se_ft"]),
         finetuned_interval=lognormal_interval(point["ft"], point["se_ft"], _z(confidence)),
-        gap_se=point["gap_se"],
+        gap_se=gap_se,
         recommended_alpha=best_alpha,
         recommended_error=best_error,
         intervals=helps,

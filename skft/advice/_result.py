@@ -128,9 +128,11 @@ class FinetuneAdvice:
     normality_pvalue : float or None
         Fisher-combined per-class Shapiro-Wilk p-value of the pretrained margins (binary
         classification; None otherwise or when the test cannot be run).
-    finetuned_error : ErrorEstimate
-        Predicted by the theory with the estimated unknowns, for the fine-tuned model on the
-        ``n_samples`` given.
+    finetuned_error : ErrorEstimate or None
+        Predicted by the theory (of ``loss``) with the estimated unknowns, for the fine-tuned
+        model on the ``n_samples`` given; the empirical check's estimate instead when the
+        check ``theory_vs_empirical`` failed. None when no fine-tuning named has a prediction
+        (see ``candidates``).
     gap_stderr : float
         Standard error of ``finetuned_error - decision_pretrained_error``.
     recommended_alpha : float
@@ -143,7 +145,9 @@ class FinetuneAdvice:
         in ``per_class[k].helps_intervals`` (shown per class by :meth:`summary`).
     loo_error : float or None
         Closed-form leave-one-out error of the fine-tuned model (MSE or error rate), or None
-        when undefined (``alpha = 0`` on rank-deficient ``X``).
+        when undefined (``alpha = 0`` on rank-deficient ``X``). For the other losses, the
+        approximate leave-one-out or cross-validated error (``check_method``), None at
+        ``alpha = 0``.
     gcv_error : float or None
         Generalised cross-validation (regression).
     loo_finetune : bool or None

@@ -346,3 +346,33 @@ def test_regression_decisions_over_seeds(loss, epsilon):
             true_ft, true_pre = _truth_regression(truth, X, y, loss, epsilon, alpha)
             if abs(true_ft - true_pre) >= 0.2 * true_pre:
                 assert adv.finetune == (true_ft < true_pre), (seed, shift)
+
+
+def test_task_from_the_loss():
+    X, y, truth = make_transfer_regression(60, 100, random_state=0)
+    y_two = np.where(y > 0, 1.0, 0.0)  # two values: auto would say classification
+    adv = should_finetune(truth.coef_init, X, y_two, alpha=0.1, loss="huber", epsilon=0.3)
+    assert adv.task == "regression"
+    Xc, yc, tc = make_transfer_classification(60, 100, random_state=0)
+    adv = should_finetune(tc.coef_init, Xc, yc, alpha=0.1, loss="hinge")
+    assert adv.task == "classification" and adv.loss == "hinge"
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "huber"])
+def test_same_estimate_as_predict_asymptotic_error(loss):
+    """The advice and the estimators' data route share the estimate of the unknowns (the class
+    moments; the regression design without an intercept coordinate and the noise law)."""
+    if loss == "huber":
+        X, y, truth = make_transfer_regression(150, 200, random_state=0)
+        est = WarmStartSGDRegressor(truth.coef_init, 0.0, alpha=0.2, loss=loss, epsilon=0.4,
+                                    solver="exact").fit(X, y)
+    else:
+        X, y, truth = make_transfer_classification(150, 200, random_state=0)
+        est = WarmStartSGDClassifier(truth.coef_init, 0.0, alpha=0.2, loss=loss,
+                                     solver="exact").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adv = should_finetune(truth.coef_init, X, y, alpha=0.2, loss=est)
+        pred = est.predict_asymptotic_error()
+    assert {c.name: c.passed for c in adv.checks}["theory_vs_empirical"]
+    assert adv.finetuned_error.value == pytest.approx(pred.finetuned, rel=1e-9)

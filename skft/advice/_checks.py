@@ -23,10 +23,10 @@ and whether it passed. ``should_finetune`` reports all of them (``FinetuneAdvice
   resolution is reported (it matters only for predictions at larger ``n``).
 * ``theory_vs_empirical`` (losses other than the squared one, and multiclass argmax errors):
   the theory's prediction at the observed ``n`` against the assumption-free estimate
-  (approximate leave-one-out or cross-validation, :mod:`skft.advice._alo`); fails when the
-  prediction lies outside the estimate's ``AGREEMENT_Z``-standard-error interval (Wilson's for
-  a counted error rate) widened by ``AGREEMENT_Z`` of its own standard errors; the error at
-  the observed ``n`` is then the empirical estimate (the curves stay the theory's). It guards the
+  (approximate leave-one-out or cross-validation, :mod:`skft.advice._alo`); fails when they
+  are more than ``AGREEMENT_Z`` standard errors of their difference apart (the estimate's
+  standard error read off its interval: Wilson's for a counted error rate); the error at the
+  observed ``n`` is then the empirical estimate (the curves stay the theory's). It guards the
   assumptions these predictions rest on and nothing else tests (the class means and the start
   spread over the eigen-directions like random directions; the shift profile fitted on the
   squared loss's curve).
@@ -51,7 +51,7 @@ BALANCE_LEVEL = 0.05
 BALANCE_MIN_EFFECT = 0.05
 LACK_OF_FIT_MAX = 4.0
 AMPLIFICATION_MAX = 10.0
-AGREEMENT_Z = 3.0
+AGREEMENT_Z = 2.0
 
 
 @dataclass(frozen=True)
@@ -233,25 +233,28 @@ def check_agreement(predicted, predicted_se, empirical, interval, method):
     """The theory's prediction against the assumption-free estimate at the observed ``n``.
 
     ``interval``: the empirical estimate's interval at ``AGREEMENT_Z`` standard errors (a
-    Wilson interval for a counted error rate: it stays honest near 0); the check fails when
-    the prediction lies more than ``AGREEMENT_Z`` of its own standard errors outside it.
+    Wilson interval for a counted error rate: it stays honest near 0), read as a standard
+    error on each side, ``(empirical - low) / AGREEMENT_Z`` and ``(high - empirical) /
+    AGREEMENT_Z``. The check fails when the prediction is more than ``AGREEMENT_Z`` standard
+    errors of the difference (the two combined in quadrature) away from the estimate.
     """
     lo, hi = interval
-    slack = AGREEMENT_Z * float(predicted_se)
-    passed = bool(lo - slack <= predicted <= hi + slack)
+    side = (empirical - lo) if predicted < empirical else (hi - empirical)
+    se = float(np.hypot(side / AGREEMENT_Z, predicted_se))
+    k = abs(predicted - empirical) / se if se > 0 else (0.0 if predicted == empirical else np.inf)
+    passed = bool(k <= AGREEMENT_Z)
     detail = (
-        f"predicted {predicted:.4g} against {method} {empirical:.4g} "
-        f"({AGREEMENT_Z:g}-standard-error interval [{lo:.4g}, {hi:.4g}], widened by "
-        f"{AGREEMENT_Z:g} standard errors of the prediction, {slack:.2g})"
+        f"predicted {predicted:.4g} against {method} {empirical:.4g}: {k:.1f} standard errors "
+        "of the difference apart"
     )
     if not passed:
         detail += (
-            ": they disagree; the assumptions of the theory (the class means and the start, "
-            "or the shift, spread over the eigen-directions as estimated) do not describe "
-            "these data, and the error at the observed n is the empirical estimate"
+            f" (> {AGREEMENT_Z:g}): they disagree; the assumptions of the theory (the class "
+            "means and the start, or the shift, spread over the eigen-directions as estimated) "
+            "do not describe these data, and the error at the observed n is the empirical "
+            "estimate"
         )
-    stat = (predicted - empirical) / max(hi - lo, 1e-300) * 2 * AGREEMENT_Z
-    return AssumptionCheck("theory_vs_empirical", passed, detail, float(stat))
+    return AssumptionCheck("theory_vs_empirical", passed, detail, float(k))
 
 
 def check_noise_law(pvalue, given, level):

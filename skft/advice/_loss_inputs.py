@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import normaltest
 
 from ..theory import noise_law
+from ..theory._robust_regression import _robust_regression_risk
 from ._spectrum import estimate_spectrum
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "class_moments",
     "regression_loss_inputs",
     "residual_normality",
+    "robust_risk",
 ]
 
 #: Level of the normality test of the start's residuals (robust regression losses).
@@ -193,3 +195,38 @@ def regression_loss_inputs(unknowns, r, noise, fit_intercept):
     offset = -float(np.sign(m)) * float(np.sqrt(off2))
     law = noise_law("gaussian" if noise is None else noise, s2)
     return np.asarray(lam, dtype=np.float64), dsq, law, offset
+
+
+def robust_risk(lam, dsq, law, n, alpha, *, loss, epsilon, fit_intercept, offset):
+    """:func:`skft.theory._robust_regression._robust_regression_risk` on broadcast ``(n,
+    alpha)``, the start's intercept error passed only where it matters.
+
+    With a fitted intercept and ``alpha > 0`` the intercept is free and the start's offset
+    does not enter the limit; it is passed only at ``alpha = 0`` (the intercept is then one more
+    coordinate moved from the start's). Passing it elsewhere changes nothing but the solver's
+    starting point, from which a large offset was seen not to converge.
+
+    Returns
+    -------
+    RobustRegressionRisk
+        Of the ``alpha > 0`` points when all are, else of the call that served them all
+        (``finetuned`` always of the broadcast shape).
+    """
+    nn, aa = np.broadcast_arrays(np.asarray(n, dtype=np.float64),
+                                 np.asarray(alpha, dtype=np.float64))
+    opts = dict(loss=loss, epsilon=epsilon, fit_intercept=fit_intercept)
+    zero = aa == 0
+    if not fit_intercept or np.all(zero):
+        return _robust_regression_risk(lam, dsq, law, nn, aa, intercept_offset=offset, **opts)
+    if not np.any(zero) or offset == 0.0:
+        return _robust_regression_risk(lam, dsq, law, nn, aa, intercept_offset=0.0, **opts)
+    res = _robust_regression_risk(lam, dsq, law, nn, aa, intercept_offset=0.0, **opts)
+    at0 = _robust_regression_risk(lam, dsq, law, nn[zero], aa[zero], intercept_offset=offset,
+                                  **opts)
+    fields = {}
+    for name, value in vars(res).items():
+        if isinstance(value, np.ndarray) and value.shape == nn.shape:
+            value = value.copy()
+            value[zero] = getattr(at0, name)
+        fields[name] = value
+    return type(res)(**fields)

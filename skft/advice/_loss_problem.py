@@ -32,7 +32,6 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..theory._convex_classification import _convex_classification_error
-from ..theory._robust_regression import _robust_regression_risk
 from ._alo import loss_loo_scores
 from ._checks import (
     AGREEMENT_Z,
@@ -49,6 +48,7 @@ from ._loss_inputs import (
     class_moments,
     regression_loss_inputs,
     residual_normality,
+    robust_risk,
 )
 from ._margins import decision_pretrained_error, wilson_interval
 from ._regression import (
@@ -97,6 +97,9 @@ def _theory_point(curve_fn, n, alpha):
         value = float(np.ravel(curve_fn(np.array([float(n)]), np.array([float(alpha)])))[0])
     except ValueError as exc:
         raise NoPrediction(str(exc).splitlines()[0]) from None
+    except RuntimeError as exc:  # the solver of the theory's equations failed here
+        raise NoPrediction(f"the theory's equations could not be solved at "
+                           f"n_samples={n}, alpha={alpha:g}: {str(exc).splitlines()[0]}") from None
     if not np.isfinite(value):
         raise NoPrediction(
             f"the theory's error at n_samples={n}, alpha={alpha:g} is not finite (the "
@@ -119,6 +122,23 @@ def counted_agreement(ft, se_ft, wrong, n, method, z):
     rate, se, lo, hi = wilson_interval(int(wrong), int(n), z)
     _, _, lo3, hi3 = wilson_interval(int(wrong), int(n), AGREEMENT_Z)
     return check_agreement(ft, se_ft, rate, (lo3, hi3), method), (rate, se, (lo, hi))
+
+
+def margin_agreement(ft, se_ft, scores, y_pm, method, z):
+    """As :func:`counted_agreement` for two classes, with the held-out scores' error
+    estimated as the pretrained error is (:func:`decision_pretrained_error`): the
+    Gaussian-margin estimate when the margins' normality within each class is not rejected
+    (efficient: it reads every margin, not only its sign), else the count."""
+    wrong = int(np.count_nonzero(np.where(scores > 0, 1.0, -1.0) != y_pm))
+    check, empirical = counted_agreement(ft, se_ft, wrong, y_pm.size, method, z)
+    est = decision_pretrained_error(scores, y_pm, empirical[:2])
+    if est["basis"] == "counted":
+        return check, empirical
+    value, se = float(est["value"]), float(est["stderr"])
+    method = f"{method} (Gaussian-margin estimate)"
+    check = check_agreement(ft, se_ft, value, (value - AGREEMENT_Z * se, value + AGREEMENT_Z * se),
+                            method)
+    return check, (value, se, logit_interval(value, se, z))
 
 
 def disagreement_note(method):
@@ -181,9 +201,8 @@ def classification_loss_problem(X, y_pm, coef, intercept, *, anchor, loss, epsil
         sc = loss_loo_scores(Xu, yu[:, None], w_a[None, :], np.array([b_a]), alpha, loss,
                              epsilon, fit_intercept)
         method = sc.method
-        wrong = int(np.count_nonzero(np.where(sc.scores[:, 0] > 0, 1.0, -1.0) != yu))
-        loo = wrong / n_u
-        check, empirical = counted_agreement(ft, se_ft, wrong, n_u, method, z)
+        loo = float(np.mean(np.where(sc.scores[:, 0] > 0, 1.0, -1.0) != yu))
+        check, empirical = margin_agreement(ft, se_ft, sc.scores[:, 0], yu, method, z)
         checks.append(check)
         if not check.passed:
             ft, se_ft, interval = empirical
@@ -226,9 +245,8 @@ def regression_loss_problem(X, y, coef, intercept, *, anchor, loss, epsilon, noi
     extra = model.extra_noise  # repeated rows: the test noise the averaged labels lack
 
     def theory(nn, aa):
-        return _robust_regression_risk(lam, dsq, law, nn, aa, loss=loss, epsilon=epsilon,
-                                       fit_intercept=fit_intercept,
-                                       intercept_offset=offset).finetuned + extra
+        return robust_risk(lam, dsq, law, nn, aa, loss=loss, epsilon=epsilon,
+                           fit_intercept=fit_intercept, offset=offset).finetuned + extra
 
     curve = TheoryCurve(theory)
     ft = _theory_point(theory, n_u, alpha)

@@ -106,6 +106,9 @@ def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon,
         res = theory_full(np.array([float(n_u)]), np.array([float(alpha)]))
     except ValueError as exc:
         raise NoPrediction(str(exc).splitlines()[0]) from None
+    except RuntimeError as exc:  # the solver of the theory's equations failed here
+        raise NoPrediction(f"the theory's equations could not be solved at n_samples={n_u}, "
+                           f"alpha={alpha:g}: {str(exc).splitlines()[0]}") from None
     ft = float(res.finetuned[0])
     ft_ovr = np.asarray(res.finetuned_per_class[0], dtype=float)
     se_ft = float(np.sqrt(ft * (1.0 - ft) / n_u))

@@ -24,11 +24,11 @@ from ..advice._loss_inputs import (
     class_moments,
     regression_loss_inputs,
     residual_normality,
+    robust_risk,
 )
 from ..theory import convex_classification_error, multiclass_error, robust_regression_risk
 from ..theory._convex_classification import _convex_classification_error
 from ..theory._multiclass import _multiclass_error
-from ..theory._robust_regression import _robust_regression_risk
 
 __all__ = []
 
@@ -132,9 +132,8 @@ def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
                 "Gaussian noise law and depends on the law, not only on its variance. Pass "
                 "noise= (a law name, a NoiseLaw or (values, weights)).", UserWarning,
                 stacklevel=4)
-    res = _robust_regression_risk(lam, dsq, law, nn, aa, loss=est.loss,
-                                  epsilon=float(est.epsilon), fit_intercept=est.fit_intercept,
-                                  intercept_offset=offset)
+    res = robust_risk(lam, dsq, law, nn, aa, loss=est.loss, epsilon=float(est.epsilon),
+                      fit_intercept=est.fit_intercept, offset=offset)
     res = _squeeze(res)
     return unk.pretrained_error, res.finetuned, EstimatedTheory(res, None, unk.spectrum, False,
                                                            unk), None

@@ -376,3 +376,15 @@ def test_same_estimate_as_predict_asymptotic_error(loss):
         pred = est.predict_asymptotic_error()
     assert {c.name: c.passed for c in adv.checks}["theory_vs_empirical"]
     assert adv.finetuned_error.value == pytest.approx(pred.finetuned, rel=1e-9)
+
+
+def test_large_start_offset_with_a_free_intercept():
+    """A start whose intercept is far off (uncentred features, a target intercept): with a
+    free intercept (alpha > 0) the offset does not enter the limit, and passing it only moved
+    the theory solver's start, from which it failed to converge (seen in the benchmark)."""
+    X, y, truth = make_transfer_regression(100, 200, distribution="rademacher", noise=0.25,
+                                           shift=0.6, feature_mean=1.0, intercept=2.0,
+                                           random_state=0)
+    adv = should_finetune(truth.coef_init, X, y, alpha=1.0, loss="huber", epsilon=0.5)
+    true_ft, true_pre = _truth_regression(truth, X, y, "huber", 0.5, 1.0)
+    _assert_right(adv, true_ft, true_pre)

@@ -29,6 +29,8 @@ N_CURVE_MULTICLASS = 8
 #: Points of the coarse grid in ``alpha`` (binary problems and regression; multiclass).
 N_ALPHA = 9
 N_ALPHA_MULTICLASS = 5
+#: Seconds the multiclass curves and recommended alpha are fitted to (given one point's cost).
+MULTICLASS_BUDGET = 4.0
 
 
 class TheoryCurve:
@@ -151,19 +153,26 @@ def theory_helps_intervals(grid, values, pretrained, curve=None, alpha=None):
     return tuple((float(lo), float(hi)) for lo, hi in edges if hi > lo)
 
 
-def curves(curve, alpha, n, d, pretrained, keep, scale, curve_n, *, multiclass=False):
+def curves(curve, alpha, n, d, pretrained, keep, scale, curve_n, *, multiclass=False,
+           point_seconds=None):
     """The curve fields of the advice (a dict): ``curve``, ``curve_best``,
     ``recommended_alpha``, ``recommended_error`` and ``intervals`` (of ``n`` where
     fine-tuning at ``alpha`` beats ``pretrained``; ``keep`` is what ``alpha = inf`` is
     worth). One coarse grid in ``n`` up to ``20 max(n, d)`` serves the curve and the
-    intervals (polished on the theory for two-class problems and regression; for multiclass,
-    whose points cost ``K`` problems and their cross terms each, coarser grids and no curve
-    at the recommended alpha)."""
-    n_points = N_CURVE_MULTICLASS if multiclass else N_CURVE
+    intervals (polished on the theory for two-class problems and regression). Multiclass
+    points cost ``K`` problems, their cross terms and a ``(K - 1)``-dimensional Gaussian
+    integral each (seconds for ``K = 5``): the grids are fitted to ``MULTICLASS_BUDGET``
+    seconds given the cost of one point (``point_seconds``), between 4 and
+    ``N_CURVE_MULTICLASS`` values of ``n`` and 2 and ``N_ALPHA_MULTICLASS`` of ``alpha``, and
+    the curve at the recommended alpha is not drawn."""
+    n_points, n_alpha = N_CURVE, N_ALPHA
+    if multiclass:
+        total = int(MULTICLASS_BUDGET / max(float(point_seconds or 0.0), 1e-3))
+        n_points = int(np.clip(0.6 * total, 4, N_CURVE_MULTICLASS))
+        n_alpha = int(np.clip(total - n_points - 1, 2, N_ALPHA_MULTICLASS))
     grid, values = coarse_curve(curve, alpha, 20 * max(n, d), n_points)
-    best_alpha, best_error = recommended_alpha(
-        curve, n, keep, scale, n_grid=N_ALPHA_MULTICLASS if multiclass else N_ALPHA,
-        refine=not multiclass)
+    best_alpha, best_error = recommended_alpha(curve, n, keep, scale, n_grid=n_alpha,
+                                               refine=not multiclass)
     best = None  # multiclass: the curve at the recommended alpha is not drawn (its cost)
     if np.isfinite(best_alpha) and not multiclass:
         best = interpolate_curve(*coarse_curve(curve, best_alpha, 20 * max(n, d), n_points),

@@ -321,7 +321,7 @@ class FinetuneAdvice:
         >>> y = X @ rng.standard_normal(80) / 9 + 0.1 * rng.standard_normal(50)
         >>> d = should_finetune(np.zeros(80), X, y).to_dict()
         >>> sorted(d)[:4]
-        ['alpha', 'assumptions', 'checks', 'classes']
+        ['alpha', 'assumptions', 'calibrate_start', 'candidates']
         >>> isinstance(json.dumps(d), str)
         True
         """

@@ -55,16 +55,16 @@ def _one_blas_thread():
         _DEPTH[0] -= 1
 
 
-def blas_threads_for(size):
-    """Context: one BLAS thread for matrices smaller than ``SINGLE_THREAD_BELOW``, else the
-    default threads.
+def blas_threads_for(size, single_below=SINGLE_THREAD_BELOW):
+    """Context: one BLAS thread for matrices smaller than ``single_below`` (default
+    ``SINGLE_THREAD_BELOW``), else the default threads.
 
     Examples
     --------
     >>> with blas_threads_for(10):
     ...     pass
     """
-    return _one_blas_thread() if size < SINGLE_THREAD_BELOW else nullcontext()
+    return _one_blas_thread() if size < single_below else nullcontext()
 
 
 class Cholesky:

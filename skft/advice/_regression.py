@@ -40,7 +40,7 @@ from scipy.special import ndtri
 from ..theory._derived import _helps_intervals, _optimal_alpha
 from ._checks import check_near_d, check_profile, check_rows, check_tails
 from ._estimate import DegenerateEstimateWarning, RegressionUnknowns
-from ._loo import GramFactor
+from ._loo import GramCache, GramFactor
 from ._profile import alpha_path, fit_shift_profile
 from ._rows import exact_duplicates, with_near_duplicates
 from ._spectrum import spectrum_for_design
@@ -178,7 +178,10 @@ def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None):
     (:meth:`GramFactor.spectral`).
     """
     n = X.shape[0]
-    factor = GramFactor(X, intercept=kind)
+    cache = {} if cache is None else cache
+    if "grams" not in cache:
+        cache["grams"] = GramCache(X)
+    factor = cache["grams"].factor(kind)
     spectrum = spectrum_for_design(factor, X_unlabeled, cache=cache)
     alphas = alpha_path(spectrum.eigenvalues, alpha)
     gcv, terms = factor.gcv_terms(r, alphas)
@@ -358,7 +361,8 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
     r = yu - Xu @ coef - intercept
     n = Xu.shape[0]
     fits = {}
-    opts = dict(X_unlabeled=X_unlabeled, cache={})  # X'X, U'U shared by the designs
+    # X X' (or X'X and U'U) shared by the designs
+    opts = dict(X_unlabeled=X_unlabeled, cache={})
     if not fit_intercept:
         fits["none"] = fit_design(Xu, r, "none", alpha=alpha, **opts)
     else:

@@ -73,9 +73,9 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
     _check_shape(arr.shape, name, n_features, min_samples)
-    if not np.all(np.isfinite(arr)):
+    finite, top = _finite_and_top(arr)
+    if not finite:
         raise ValueError(f"{name} contains NaN or inf.")
-    top = float(np.max(np.abs(arr), initial=0.0))
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
         raise InputScaleError(
@@ -83,6 +83,23 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
             f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
             f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
     return arr
+
+
+def _finite_and_top(arr, chunk_entries=1 << 22):
+    """Whether every entry is finite, and the largest ``|entry|``: row blocks of at most
+    ``chunk_entries`` entries, two reductions each (a NaN or inf shows in the block's max or
+    min), so no temporary of the array's size is made."""
+    step = max(1, chunk_entries // max(arr.shape[1], 1))
+    top = 0.0
+    for lo in range(0, arr.shape[0], step):
+        block = arr[lo:lo + step]
+        if block.size == 0:
+            continue
+        hi_, lo_ = float(block.max()), float(block.min())
+        if not (np.isfinite(hi_) and np.isfinite(lo_)):
+            return False, np.nan
+        top = max(top, hi_, -lo_)
+    return True, top
 
 
 def _check_shape(shape, name, n_features, min_samples):

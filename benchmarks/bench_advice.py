@@ -46,6 +46,7 @@ from threadpoolctl import threadpool_limits
 from skft import WarmStartSGDClassifier, WarmStartSGDRegressor
 from skft.advice import should_finetune
 from skft.datasets import exact_test_error, make_transfer_classification, make_transfer_regression
+from skft.utils._progress import progress_bar
 
 METHODS = ("theory", "loo", "cv5")
 
@@ -234,11 +235,12 @@ def cv5_finetune(p, rng):
     return bool(ft < pre)
 
 
-def evaluate(family, n_problems, seed):
+def evaluate(family, n_problems, seed, progress=False):
     task, _, maker = FAMILIES[family]
     rng = np.random.default_rng(seed)
     cv_rng = np.random.default_rng(seed + 99)
     rows = []
+    bar = progress_bar(n_problems, family, enable=progress)
     for i in range(n_problems):
         p = maker(rng, int((seed * 100_003 + i) % (2**32 - 1)))
         truth = p["truth"]
@@ -285,6 +287,8 @@ def evaluate(family, n_problems, seed):
                 ),
             )
         )
+        bar.update()
+    bar.close()
     return rows
 
 
@@ -471,6 +475,8 @@ def main():
     parser.add_argument("--threads", choices=["both", "default", "1"], default="both",
                         help="BLAS threads of the timings: default, one (threadpoolctl), both")
     parser.add_argument("--repeat", type=int, default=3, help="repeats of each timing")
+    parser.add_argument("--progress", action="store_true",
+                        help="a progress bar per family on stderr (tqdm when installed)")
     args = parser.parse_args()
     n_problems = args.problems or (12 if args.quick else 80)
     families = args.family or list(FAMILIES)
@@ -478,7 +484,7 @@ def main():
         families = []
     print(HEADER)
     for k, name in enumerate(families):
-        rows = evaluate(name, n_problems, args.seed * 1000 + k)
+        rows = evaluate(name, n_problems, args.seed * 1000 + k, progress=args.progress)
         print(line(name + ("" if FAMILIES[name][1] else " (easy)"), summarise(rows)), flush=True)
         if args.misses:
             print_misses(rows)

@@ -41,6 +41,7 @@ from scipy.special import ndtr
 
 from ..theory._classification import _classification_error_grouped
 from ..theory._derived import _optimal_alpha
+from ..utils._stages import NO_LOG
 from ._checks import (
     AssumptionCheck,
     check_balance,
@@ -199,22 +200,25 @@ class _ClassificationModel:
 
 def fit_classification_model(
     X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054,
-    grams=None,
+    grams=None, log=NO_LOG,
 ):
     """Unknowns, the calibrated model and the measured numbers (a dict).
 
     ``pretrained`` is the counted error rate of ``sign(X w0 + b0)`` and its standard error,
     ``pretrained_interval`` its Wilson interval at the normal quantile ``z``, ``decision``
     the pretrained error the decision compares with (:func:`decision_pretrained_error`).
-    ``grams``: the :class:`GramCache` of ``X`` (a new one when None).
+    ``grams``: the :class:`GramCache` of ``X`` (a new one when None); ``log``: a
+    :class:`~skft.utils._stages.StageLog` for ``verbose``.
     """
     grams = GramCache(X) if grams is None else grams
     n, d = X.shape
-    if fit_intercept:
-        Xc, gram = X - X.mean(axis=0), None
-    else:
-        Xc, gram = X, grams.kernel() if n <= d else None
-    unk = _classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled, gram)
+    with log.stage("moments and spectrum (within-class rows"
+                   + (", unlabelled rows)" if X_unlabeled is not None else ")")):
+        if fit_intercept:
+            Xc, gram = X - X.mean(axis=0), None
+        else:
+            Xc, gram = X, grams.kernel() if n <= d else None
+        unk = _classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled, gram)
     margin = X @ coef + intercept
     wrong = int(np.count_nonzero(np.where(margin > 0, 1.0, -1.0) != y_pm))
     pre, pre_se, pre_lo, pre_hi = wilson_interval(wrong, y_pm.size, z)
@@ -223,14 +227,16 @@ def fit_classification_model(
     grid = (unk.spectrum.trace / unk.spectrum.eigenvalues.size) * np.logspace(-2, 1, 12)
     grid = np.unique(np.r_[grid, alpha])
     r = y_pm - margin
-    try:
-        loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
-    except ValueError:  # alpha = 0 on rank-deficient X: calibrate on alpha > 0 only
-        grid = grid[grid > 0]
-        loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
+    with log.stage(f"factorisation and leave-one-out along {grid.size} values of alpha"):
+        try:
+            loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
+        except ValueError:  # alpha = 0 on rank-deficient X: calibrate on alpha > 0 only
+            grid = grid[grid > 0]
+            loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
     snr, snr_se = _snr(1.0 - y_pm * loo.residuals)
     # the alpha asked for counts ten times: the decision is made there
-    model.calibrate(n_eff, grid, snr, snr_se, emphasis=grid == alpha)
+    with log.stage("class-mean norm calibrated on the leave-one-out margins"):
+        model.calibrate(n_eff, grid, snr, snr_se, emphasis=grid == alpha)
     return dict(
         unknowns=unk,
         model=model,
@@ -275,7 +281,8 @@ def _checks(grams, y_pm, r, alpha, fit_intercept, rows):
 
 
 def classification_problem(
-    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
+    log=NO_LOG,
 ):
     """All the numbers of the advice for one two-class problem with labels -1/+1.
 
@@ -284,25 +291,10 @@ def classification_problem(
     ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
     classes, uncentred classes without intercept) the theory's model does not hold: the
     fine-tuned error is the leave-one-out error rate and the decision compares it with the
-    counted pretrained error rate.
+    counted pretrained error rate. ``log``: a :class:`~skft.utils._stages.StageLog`.
     """
-    rows = exact_duplicates(X, y_pm, classification=True)
-    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
-        X, y_pm = X[rows.first], y_pm[rows.first]
-    grams = GramCache(X)
-    if X.shape[0] == rows.n_unique:
-        n, d = X.shape
-        gram, r_eff = None, None
-        if n <= d:  # tr(Sigma)^2 / tr(Sigma^2) from the centred J X X' J, the pairs from X X'
-            raw = grams.kernel()
-            g = raw.mean(axis=1)
-            gc = raw - g[:, None] - g[None, :] + g.mean()
-            tr2 = float(np.sum(gc**2))
-            r_eff = float(np.trace(gc)) ** 2 / tr2 if tr2 > 0 else 0.0
-            gram = raw if float(n) * n * d <= MAX_PAIR_FLOPS else None
-        rows = with_near_duplicates(rows, X, gram=gram, r_eff=r_eff)
-    else:
-        rows = with_near_duplicates(rows, X[rows.first])
+    with log.stage("exact and near-duplicate rows"):
+        rows, X, y_pm, grams = _rows(X, y_pm)
     if rows.has_duplicates or rows.near_pairs:
         exact = rows.uniform and not rows.label_conflict
         warnings.warn(
@@ -321,9 +313,57 @@ def classification_problem(
         alpha=alpha,
         z=_z(confidence),
         grams=grams,
+        log=log,
     )
     model, n_eff = fit["model"], fit["n_eff"]
     shift = 1 if fit_intercept else 0
+    with log.stage("leave-one-out and the predicted error at the observed n"):
+        ft, se_ft, loo = _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept)
+    pre, se_pre = fit["pretrained"]
+    dec = fit["decision"]
+    ev = model.ev
+    with log.stage("recommended alpha, intervals of n and curves"):
+        best_alpha, best_error = _recommended_alpha(model, n_eff, dec["value"])
+        # compared with the decision's pretrained error, as the decision is
+        helps = helps_intervals(
+            lambda m: model.finetuned(m, alpha),
+            dec["value"],
+            int(np.count_nonzero(ev > 0)),
+            n_max=20 * max(ev.size, n_eff),
+        )
+        curve = np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float)
+        curve_best = _best_curve(model.finetuned, curve_n - shift, best_alpha)
+    with log.stage("assumption checks"):
+        checks = _checks(grams, y_pm, fit["residuals"], alpha, fit_intercept, rows)
+    return _result(fit, model, rows, checks, ft, se_ft, loo, dec, y_pm, confidence, shift,
+                   best_alpha, best_error, helps, curve, curve_best)
+
+
+def _rows(X, y_pm):
+    """Exact and near duplicates; the distinct rows when the duplicates are uniform, and
+    the :class:`GramCache` of the rows analysed."""
+    rows = exact_duplicates(X, y_pm, classification=True)
+    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
+        X, y_pm = X[rows.first], y_pm[rows.first]
+    grams = GramCache(X)
+    if X.shape[0] == rows.n_unique:
+        n, d = X.shape
+        gram, r_eff = None, None
+        if n <= d:  # tr(Sigma)^2 / tr(Sigma^2) from the centred J X X' J, the pairs from X X'
+            raw = grams.kernel()
+            g = raw.mean(axis=1)
+            gc = raw - g[:, None] - g[None, :] + g.mean()
+            tr2 = float(np.sum(gc**2))
+            r_eff = float(np.trace(gc)) ** 2 / tr2 if tr2 > 0 else 0.0
+            gram = raw if float(n) * n * d <= MAX_PAIR_FLOPS else None
+        rows = with_near_duplicates(rows, X, gram=gram, r_eff=r_eff)
+    else:
+        rows = with_near_duplicates(rows, X[rows.first])
+    return rows, X, y_pm, grams
+
+
+def _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept):
+    """Predicted error at the observed data, its standard error, and the leave-one-out."""
     ft = float(model.finetuned(n_eff, alpha))
     loo = _loo(grams, fit["residuals"], alpha, fit_intercept)
     if loo is not None:
@@ -334,18 +374,14 @@ def classification_problem(
         up = float(model.finetuned(n_eff, alpha, model.m2 + h))
         down = float(model.finetuned(n_eff, alpha, max(model.m2 - h, 0.5 * model.m2)))
         se_ft = abs(up - down) / 2.0
+    return ft, se_ft, loo
+
+
+def _result(fit, model, rows, checks, ft, se_ft, loo, dec, y_pm, confidence, shift,
+            best_alpha, best_error, helps, curve, curve_best):
+    """The dict of :func:`classification_problem`; the leave-one-out error rate decides when
+    a check of :data:`THEORY_CHECKS` failed."""
     pre, se_pre = fit["pretrained"]
-    dec = fit["decision"]
-    ev = model.ev
-    best_alpha, best_error = _recommended_alpha(model, n_eff, dec["value"])
-    # compared with the decision's pretrained error, as the decision is
-    helps = helps_intervals(
-        lambda m: model.finetuned(m, alpha),
-        dec["value"],
-        int(np.count_nonzero(ev > 0)),
-        n_max=20 * max(ev.size, n_eff),
-    )
-    checks = _checks(grams, y_pm, fit["residuals"], alpha, fit_intercept, rows)
     failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
     out = dict(finetuned_interval=logit_interval(ft, se_ft, _z(confidence)))
     if failed and loo is not None:
@@ -381,8 +417,8 @@ def classification_problem(
         calibrated_mean_norm2=model.m2,
         loo=None if loo is None else float(loo.error_rate(y_pm)),
         gcv=None,
-        curve=np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
-        curve_best=_best_curve(model.finetuned, curve_n - shift, best_alpha),
+        curve=curve,
+        curve_best=curve_best,
         z=_z(confidence),
     )
 

@@ -1,6 +1,7 @@
 """``skft advise``: should I fine-tune my pretrained model? Answered from the user's files."""
 
 import argparse
+import contextlib
 import json
 import math
 import warnings
@@ -295,7 +296,8 @@ def run(args, stdout, stderr):
     n, d = inputs.X.shape
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g})"):
+        with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g})"), \
+                contextlib.redirect_stderr(stderr):  # its --verbose stages
             advice = _advice(inputs, args)
     seen = set()
     for w in caught:

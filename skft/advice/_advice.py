@@ -119,7 +119,8 @@ def should_finetune(
         n, d = X.shape
         if X_unlabeled is not None:
             X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d,
-                                         min_samples=1, reference_names=names, allow_dask=True)
+                                         min_samples=1, reference_names=names, allow_dask=True,
+                                         keep_float32=True)
         if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha)
                 and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
@@ -153,8 +154,9 @@ def should_finetune(
             raise ValueError(
                 f"y has no sample of class {cls!r}: one-vs-rest advice needs every class."
             )
-        res = classification_problem(X, y_pm, coef[k], intercept[k],
-                                     log=log.child(f"class {cls!r} vs rest"), **common)
+        label = f"class {np.asarray(cls).tolist()!r} vs rest"
+        res = classification_problem(X, y_pm, coef[k], intercept[k], log=log.child(label),
+                                     **common)
         per_class.append(_assemble(res, "classification", setting, curve_n, classes=classes))
     return _combine(per_class, setting, curve_n, classes)
 

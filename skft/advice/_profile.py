@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import lsq_linear
 
+from .._core._dense_linalg import Cholesky
 from ..theory._spectrum import _solve_kappa
+from ._linalg import small_work
 
 __all__ = ["ShiftProfile", "fit_shift_profile", "alpha_path"]
 
@@ -389,15 +390,16 @@ def fit_shift_profile(
     A_all = np.vstack([A, prior])
     b_all = np.concatenate([b, np.zeros(prior.shape[0])])
     scale = np.maximum(np.abs(A_all).max(axis=0), 1e-300)
-    sol = lsq_linear(A_all / scale, b_all, bounds=(0.0, np.inf), method="bvls")
+    with small_work():  # bounded least squares on NumPy's lstsq, a few dozen unknowns
+        sol = lsq_linear(A_all / scale, b_all, bounds=(0.0, np.inf), method="bvls")
     theta = sol.x / scale
     resid = (M @ theta - y) / np.sqrt(var)
     lack = float(np.sum(w * var * resid**2) / np.sum(w * var))
     # sandwich covariance of the weighted fit: theta ~ L y with L = (A'WA + P'P)^-1 M'W,
     # Cov(theta) = L C L' + (A'WA + P'P)^-1 P'P (A'WA + P'P)^-1, Cov(theta, m1) = L C e_m1
     info = A_all.T @ A_all
-    try:
-        inv = cho_solve(cho_factor(info + 1e-12 * np.trace(info) * np.eye(nb + 1)), np.eye(nb + 1))
+    try:  # NumPy's LAPACK only (one BLAS pool in the advice)
+        inv = Cholesky(info + 1e-12 * np.trace(info) * np.eye(nb + 1)).solve(np.eye(nb + 1))
     except np.linalg.LinAlgError:
         inv = np.linalg.pinv(info)
     lin = inv @ (M * w[:, None]).T

@@ -181,7 +181,8 @@ def _moments_in_blocks(U):
     s, t = np.zeros(d), np.zeros(d)
     q2 = q4 = 0.0
     for lo in range(0, N, step):
-        Z = np.asarray(U[lo:lo + step], dtype=float) - centre
+        Z = np.array(U[lo:lo + step], dtype=float)  # the one copy of a block
+        Z -= centre
         e = np.einsum("ij,ij->i", Z, Z)
         S += Z.T @ Z
         s += Z.sum(axis=0)

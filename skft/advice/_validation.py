@@ -29,7 +29,7 @@ class InputScaleError(FloatingPointError, ValueError):
 
 
 def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
-                   allow_dask=False):
+                   allow_dask=False, keep_float32=False):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
@@ -41,6 +41,8 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     then matched by name (a warning when only one of them has names, as scikit-learn does).
     ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
     finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
+    ``keep_float32``: a float32 array is kept as it is (its users convert it block by block,
+    never whole); other dtypes become float64.
     """
     if allow_dask and is_dask_array(X):  # skft[dask]
         from ..dask._reduce import as_row_blocks
@@ -66,7 +68,8 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
                          f"{np.ndim(X)}-d.")
     try:
         with np.errstate(invalid="ignore", over="ignore"):
-            arr = check_array(X, dtype=np.float64, ensure_all_finite=False, ensure_2d=True,
+            dtype = (np.float64, np.float32) if keep_float32 else np.float64
+            arr = check_array(X, dtype=dtype, ensure_all_finite=False, ensure_2d=True,
                               ensure_min_samples=0, ensure_min_features=0, input_name=name)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, got {type(X).__name__}: {exc}") from exc

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._linalg import eigh
+from .._core._dense_linalg import eigh
 
 __all__ = ["GramCache", "GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
 

@@ -39,9 +39,8 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from .._core._dense_linalg import Cholesky
+from .._core._dense_linalg import Cholesky, small_work
 from ..theory._spectrum import _solve_kappa
-from ._linalg import small_work
 
 __all__ = ["ShiftProfile", "fit_shift_profile", "alpha_path"]
 

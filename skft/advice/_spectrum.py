@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from .._core._dense_linalg import eigvalsh, small_work
 from .._core._moments import RowMoments
 from ..utils._dask_compat import is_dask_array
-from ._linalg import eigvalsh, small_work
 
 __all__ = ["SpectrumEstimate", "estimate_spectrum"]
 

@@ -14,10 +14,11 @@ import warnings
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import skft.advice
-from skft.advice import _linalg, _spectrum, estimate_spectrum, should_finetune
+from skft._core import _dense_linalg
+from skft.advice import _spectrum, estimate_spectrum, should_finetune
 from skft.advice._estimate import _classification_unknowns
 from skft.advice._profile import ShiftProfile, _bins
 from skft.datasets import make_transfer_classification, make_transfer_regression
@@ -178,15 +179,14 @@ def test_small_eigendecompositions_run_on_one_blas_thread(monkeypatch):
         seen.append((M.shape[0], _blas_threads()))
         return real(M)
 
-    monkeypatch.setattr(_linalg.np.linalg, "eigh", spy)
-    small = np.eye(50)
-    _linalg.eigh(small)
-    big = np.eye(_linalg.EIG_SINGLE_THREAD_BELOW)
-    outside = _blas_threads()
-    _linalg.eigh(big)
+    monkeypatch.setattr(_dense_linalg.np.linalg, "eigh", spy)
+    with threadpool_limits(2):  # two threads outside, whatever the environment says
+        outside = _blas_threads()
+        _dense_linalg.eigh(np.eye(50))
+        _dense_linalg.eigh(np.eye(_dense_linalg.EIG_SINGLE_THREAD_BELOW))
+        assert _blas_threads() == outside  # restored
     assert seen[0][0] == 50 and all(t == 1 for t in seen[0][1])
     assert seen[1][1] == outside  # large ones on the default threads
-    assert _blas_threads() == outside  # restored
 
 
 def test_nnls_of_the_spectrum_runs_on_one_thread_in_every_pool(monkeypatch):
@@ -198,7 +198,8 @@ def test_nnls_of_the_spectrum_runs_on_one_thread_in_every_pool(monkeypatch):
         return real(M, b)
 
     monkeypatch.setattr(_spectrum, "nnls", spy)
-    estimate_spectrum(RNG.standard_normal((40, 120)))
+    with threadpool_limits(2):
+        estimate_spectrum(RNG.standard_normal((40, 120)))
     assert seen and all(t == 1 for threads in seen for t in threads)
 
 

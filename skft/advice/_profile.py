@@ -216,7 +216,7 @@ class ShiftProfile:
         return out.reshape(shape)
 
     def pretrained_var(self, n, alpha):
-        """:attr:`pretrained_variance`, broadcast over ``n`` and ``alpha``."""
+        """``pretrained_variance``, broadcast over ``n`` and ``alpha``."""
         return np.full(np.broadcast(np.asarray(n), np.asarray(alpha)).shape,
                        self.pretrained_variance)
 

@@ -166,9 +166,9 @@ class FinetuneAdvice:
     per_class : tuple of FinetuneAdvice or None
         One-vs-rest advice per class (multiclass only).
     classes : ndarray or None
-    checks : tuple of AssumptionCheck
+    checks : tuple of skft.advice.AssumptionCheck
         The assumptions checked on the data, each with its statistic and whether it passed
-        (:class:`AssumptionCheck`); a failed one removes ``confident`` and is named in
+        (:class:`~skft.advice.AssumptionCheck`); a failed one removes ``confident`` and is named in
         :meth:`summary`.
     n_effective : int or None
         Number of independent samples the prediction is for (the distinct rows when ``X``

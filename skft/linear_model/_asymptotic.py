@@ -14,6 +14,7 @@ from ..theory import classification_error, regression_risk
 from ..utils._feature_names import align_columns
 from ..utils._sklearn_compat import check_is_fitted
 from ..utils._validation import refuse_complex
+from . import _asymptotic_losses
 
 __all__ = ["AsymptoticError"]
 
@@ -36,20 +37,26 @@ class AsymptoticError:
 
     Attributes
     ----------
-    pretrained : float or ndarray
-        Test error of the start ``coef_init_`` (MSE with noise for a regressor, misclassification
-        rate for a classifier; per class, one-vs-rest, for a multiclass classifier estimated from
-        data). From moments: the theory; from data: measured on the target labels.
+    pretrained : float
+        Test error of the start (MSE with noise for a regressor, misclassification rate for a
+        classifier: for a multiclass classifier the error of its argmax). From moments: the
+        theory; from data: measured on the target labels.
     finetuned : float or ndarray of shape ``broadcast(n_samples, alpha)``
-        Predicted test error of the fine-tuned model (leading ``n_classes`` axis for multiclass).
+        Predicted test error of the fine-tuned model (multiclass: of its argmax).
     n_samples, alpha : ndarray
         The broadcast sample sizes and pulls the prediction is for.
     source : {"moments", "data"}
         Whether the unknowns were given (``"moments"``) or estimated from data (``"data"``).
     details : object
         The full result: :class:`skft.theory.RegressionRisk`,
-        :class:`skft.theory.ClassificationError` or
-        :class:`skft.advice.EstimatedAsymptoticError` (with the estimated unknowns).
+        :class:`skft.theory.ClassificationError`, :class:`skft.theory.RobustRegressionRisk`,
+        :class:`skft.theory.ConvexClassificationError`, :class:`skft.theory.MulticlassError`,
+        :class:`skft.advice.EstimatedAsymptoticError` or, from data for the other losses and
+        multiclass, the theory's result with the estimated unknowns.
+    pretrained_per_class, finetuned_per_class : ndarray or None
+        Multiclass only: the one-vs-rest error rate of each class's binary problem (class
+        ``j`` against the rest), shapes ``(n_classes,)`` and ``(n_classes,) + shape``; they
+        are not the model's error (``pretrained`` / ``finetuned`` are).
 
     Examples
     --------
@@ -77,6 +84,8 @@ alpha=[0, 0, 0], source='moments', details=<RegressionRisk>)
     alpha: np.ndarray
     source: str
     details: object
+    pretrained_per_class: object = None
+    finetuned_per_class: object = None
 
     def __repr__(self):
         # the dataclass repr nests the full details (per-class unknowns, spectra): a wall of
@@ -120,6 +129,8 @@ class _AsymptoticErrorMixin:
         X_unlabeled=None,
         feature_mean=None,
         intercept_offset=None,
+        priors=None,
+        noise=None,
     ):
         """Test error the theory predicts for the start and for this fine-tuning.
 
@@ -145,10 +156,22 @@ class _AsymptoticErrorMixin:
           the fine-tuned error predicted by the theory
           (:func:`skft.advice.estimate_asymptotic_error`).
 
-        The theory describes the squared-loss fine-tuning (the limit of SGD, what
-        ``solver="exact"`` computes) without sample weights, in the proportional limit
-        ``n, d -> inf``; with ``fit_intercept=True`` one sample is spent on the intercept. For
-        other losses it is an approximation. After a fit with non-uniform ``sample_weight``
+        The theory is that of this estimator's ``loss`` (and ``epsilon``), without sample
+        weights, in the proportional limit ``n, d -> inf``, for the minimiser of the objective
+        (the limit of SGD, what ``solver="exact"`` computes). For ``loss="squared_error"``
+        (binary or regression) it is the closed form above. For the other losses, and for
+        multiclass classifiers, it is the fixed point of
+        :func:`skft.theory.convex_classification_error`,
+        :func:`skft.theory.robust_regression_risk` and :func:`skft.theory.multiclass_error` (the
+        intercept one free parameter at ``alpha > 0``, one more coordinate at ``alpha = 0``; the
+        two classes' means may differ and the classes may be unbalanced: ``mean`` with one row
+        per class, ``priors``); from data, with the class moments estimated under the spread
+        assumption (user guide, *Other losses*). A multiclass classifier gets the error of its
+        argmax, with the one-vs-rest rates of its classes beside it. At ``alpha = 0`` a limit
+        that depends on the path of SGD (hinge or modified huber on separable data,
+        epsilon-insensitive below its zero-loss threshold) raises a ``ValueError`` saying why;
+        the logistic loss on separable data has the error of the max-margin direction. After a
+        fit with non-uniform ``sample_weight``
         the data route refuses to use the data fitted on (the theory has no weights): pass
         ``X`` and ``y`` to predict the unweighted fine-tuning on them.
 
@@ -183,8 +206,10 @@ or Spectrum, default=None
             ``coef_init_ - w_star`` (regressor, moments route).
         coef_star : array-like of shape (n_features,), default=None
             The true target coefficients ``w_star``, instead of ``delta``.
-        mean : array-like of shape (n_features,), default=None
-            Class mean (binary classifier, moments route).
+        mean : array-like of shape (n_features,) or (n_classes, n_features), default=None
+            Classifier, moments route: the mean of class ``classes_[1]`` with the classes at
+            ``+-mean`` (binary), or the mean of every class, one row per class in the order of
+            ``classes_`` (needed for multiclass).
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled target features improving the covariance estimate (data route).
         feature_mean : float or array-like of shape (n_features,), default=None
@@ -196,6 +221,14 @@ or Spectrum, default=None
             (regressor, moments route; default 0). Without an intercept and with centred
             features it adds to the noise (nothing can remove it); without an intercept and
             with uncentred features the theory does not cover it (an error is raised).
+        priors : array-like of shape (n_classes,), default=None
+            Class probabilities in the order of ``classes_`` (classifier, moments route;
+            default equal). From data they are the class frequencies.
+        noise : str, NoiseLaw or (values, weights), default=None
+            Law of the label noise (regressor with ``loss="huber"`` or
+            ``"epsilon_insensitive"``, whose risk depends on the whole law): see
+            :func:`skft.theory.noise_law`; a named law is scaled to ``noise_var`` (moments) or
+            to the estimated noise variance (data). Default Gaussian.
 
         Returns
         -------
@@ -225,7 +258,7 @@ or Spectrum, default=None
         for value, name in ((X, "X"), (y, "y"), (X_unlabeled, "X_unlabeled"),
                             (covariance, "covariance"), (noise_var, "noise_var"),
                             (delta, "delta"), (coef_star, "coef_star"), (mean, "mean"),
-                            (n_samples, "n_samples"), (alpha, "alpha")):
+                            (n_samples, "n_samples"), (alpha, "alpha"), (priors, "priors")):
             refuse_complex(value, name)
         joint = getattr(self, "_start_joint", None)
         if joint is not None and self.calibrate_start is None:
@@ -247,6 +280,13 @@ or Spectrum, default=None
         alpha = np.where(np.isinf(alpha), _ALPHA_INF, alpha)
         moments = dict(noise_var=noise_var, delta=delta, coef_star=coef_star, mean=mean,
                        feature_mean=feature_mean, intercept_offset=intercept_offset)
+        if noise is not None and self._asymptotic_task != "regression":
+            raise ValueError("noise is for regressors (the law of the label noise).")
+        if priors is not None and self._asymptotic_task == "regression":
+            raise ValueError("priors is for classifiers (the class probabilities).")
+        if _asymptotic_losses.uses_loss_theory(self, mean, priors):
+            return self._from_loss_theory(X, y, covariance, n_samples, alpha, moments, priors,
+                                          noise, X_unlabeled)
         if covariance is not None:
             return self._from_moments(covariance, n_samples, alpha, **moments)
         given = [name for name, value in moments.items() if value is not None]
@@ -255,6 +295,34 @@ or Spectrum, default=None
                 f"{', '.join(given)} given without covariance: pass covariance to predict from "
                 "moments, or none of them to estimate the unknowns from data."
             )
+        X, y, X_unlabeled = self._data_for_estimates(X, y, X_unlabeled)
+        if n_samples is None:
+            n_samples = np.shape(X)[0]
+        keep = alpha >= _ALPHA_INF  # alpha = inf: the fine-tuned model is the start
+        est = estimate_asymptotic_error(
+            self._start_for_advice(),
+            None,
+            X,
+            y,
+            alpha=np.where(keep, 0.0, alpha),
+            n_samples=n_samples,
+            task=self._asymptotic_task,
+            X_unlabeled=X_unlabeled,
+            fit_intercept=self.fit_intercept,
+        )
+        pretrained = est.pretrained
+        n_cal = {None: 0, "intercept": 1, "affine": 2}[self.calibrate_start]
+        if n_cal and self._asymptotic_task == "regression" and self.loss == "squared_error":
+            # the calibrated start was fitted (least squares, n_cal parameters) on X: its
+            # measured MSE RSS / n becomes the expected test MSE RSS / (n - p) (1 + p / n)
+            n_fit = np.shape(X)[0]
+            pretrained = float(pretrained) * n_fit / (n_fit - n_cal) * (1.0 + n_cal / n_fit)
+        finetuned = _keep_where(keep, pretrained, est.finetuned, est.alpha)
+        alphas = np.where(np.broadcast_to(keep, np.shape(est.alpha)), np.inf, est.alpha)
+        return AsymptoticError(pretrained, finetuned, est.n_samples, alphas, "data", est)
+
+    def _data_for_estimates(self, X, y, X_unlabeled):
+        """The labelled data (default: that of the last fit) and ``X_unlabeled``, validated."""
         if (X is None) != (y is None):
             raise ValueError("pass both X and y, or neither (to use the data fitted on).")
         if X is None and getattr(self, "_fit_data_weighted", False):
@@ -284,30 +352,79 @@ or Spectrum, default=None
             X, y = self._fit_data
         if sp.issparse(X):
             X = X.toarray()
-        if n_samples is None:
-            n_samples = np.shape(X)[0]
-        keep = alpha >= _ALPHA_INF  # alpha = inf: the fine-tuned model is the start
-        est = estimate_asymptotic_error(
-            self._start_for_advice(),
-            None,
-            X,
-            y,
-            alpha=np.where(keep, 0.0, alpha),
-            n_samples=n_samples,
-            task=self._asymptotic_task,
-            X_unlabeled=X_unlabeled,
-            fit_intercept=self.fit_intercept,
-        )
-        pretrained = est.pretrained
-        n_cal = {None: 0, "intercept": 1, "affine": 2}[self.calibrate_start]
-        if n_cal and self._asymptotic_task == "regression" and self.loss == "squared_error":
-            # the calibrated start was fitted (least squares, n_cal parameters) on X: its
-            # measured MSE RSS / n becomes the expected test MSE RSS / (n - p) (1 + p / n)
-            n_fit = np.shape(X)[0]
-            pretrained = float(pretrained) * n_fit / (n_fit - n_cal) * (1.0 + n_cal / n_fit)
-        finetuned = _keep_where(keep, pretrained, est.finetuned, est.alpha)
-        alphas = np.where(np.broadcast_to(keep, np.shape(est.alpha)), np.inf, est.alpha)
-        return AsymptoticError(pretrained, finetuned, est.n_samples, alphas, "data", est)
+        return X, y, X_unlabeled
+
+    def _from_loss_theory(self, X, y, covariance, n_samples, alpha, moments, priors, noise,
+                          X_unlabeled):
+        """The theory of this estimator's loss (and of the argmax), both routes."""
+        feature_mean = moments.pop("feature_mean")
+        intercept_offset = moments.pop("intercept_offset")
+        if self._asymptotic_task != "regression" and (
+            feature_mean is not None or intercept_offset is not None
+        ):
+            raise ValueError("feature_mean and intercept_offset are for regressors.")
+        if covariance is not None:
+            if n_samples is None:
+                n_samples = self._n_samples_fitted()
+            nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+            if self._asymptotic_task == "regression":
+                delta = self._regression_delta(**moments)
+                offset = self._loss_offset(delta, feature_mean, intercept_offset, aa)
+                kind = dict(noise_var=moments["noise_var"], delta=delta, mean=None, priors=None,
+                            intercept_offset=offset)
+            else:
+                if any(moments[k] is not None for k in ("noise_var", "delta", "coef_star")):
+                    raise ValueError("a classifier needs covariance and mean (and priors) only.")
+                if moments["mean"] is None:
+                    raise ValueError("mean is required with covariance for a classifier.")
+                kind = dict(noise_var=None, delta=None, mean=moments["mean"], priors=priors)
+            pre, fine, res, per_class = _asymptotic_losses.moments_route(
+                self, covariance, nn, aa, noise=noise, **kind)
+            source = "moments"
+        else:
+            given = [k for k, v in {**moments, "feature_mean": feature_mean,
+                                    "intercept_offset": intercept_offset,
+                                    "priors": priors}.items() if v is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} given without covariance: pass covariance to predict "
+                    "from moments, or none of them to estimate the unknowns from data.")
+            X, y, X_unlabeled = self._data_for_estimates(X, y, X_unlabeled)
+            if n_samples is None:
+                n_samples = np.shape(X)[0]
+            nn, aa = np.broadcast_arrays(np.asarray(n_samples, float), np.asarray(alpha, float))
+            pre, fine, res, per_class = _asymptotic_losses.data_route(
+                self, X, y, nn, aa, X_unlabeled=X_unlabeled, noise=noise)
+            source = "data"
+        keep = aa >= _ALPHA_INF  # alpha = inf keeps the start: its error, exactly
+        fine = _keep_where(keep, pre, fine, aa)
+        pre_c = fine_c = None
+        if per_class is not None:
+            pre_c = per_class[0]
+            fine_c = np.asarray(per_class[1], dtype=np.float64)
+            fine_c = np.where(np.broadcast_to(keep, fine_c.shape[1:]),
+                              np.reshape(pre_c, pre_c.shape + (1,) * (fine_c.ndim - 1)), fine_c)
+        return AsymptoticError(pre, fine, nn, np.where(keep, np.inf, aa), source, res, pre_c,
+                               fine_c)
+
+    def _loss_offset(self, delta, feature_mean, intercept_offset, alpha):
+        """The start's intercept error ``b0 - b_star`` as the loss theory sees it.
+
+        With a free intercept (``alpha > 0``) a features' mean ``m`` is absorbed exactly (the
+        intercept becomes ``b + m'w``) and only the start's error ``m'delta + offset`` moves
+        (into the pretrained error). At ``alpha = 0`` (the intercept one more coordinate) or
+        without an intercept an uncentred design is not covered.
+        """
+        c = 0.0 if intercept_offset is None else float(intercept_offset)
+        if feature_mean is None or not np.any(feature_mean):
+            return c
+        m = np.broadcast_to(np.asarray(feature_mean, dtype=np.float64), np.shape(delta))
+        if not self.fit_intercept or np.any(np.asarray(alpha) == 0):
+            raise ValueError(
+                f"feature_mean with loss={self.loss!r} is covered with fit_intercept=True and "
+                "alpha > 0 only (a free intercept absorbs the features' mean); centre the "
+                "features, or pass feature_mean=None.")
+        return float(m @ delta) + c
 
     def _n_samples_fitted(self):
         data = getattr(self, "_fit_data", None)
@@ -326,29 +443,14 @@ or Spectrum, default=None
             raise ValueError(f"n_samples must be > {int(self.fit_intercept)}, got {n_samples!r}.")
         # With fit_intercept one sample is spent on the intercept (centred data, n - 1).
         n_theory = nn - int(self.fit_intercept)
-        coef_given = np.asarray(self.coef_init_, dtype=np.float64)
         coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
         if self._asymptotic_task != "regression" and (
             feature_mean is not None or intercept_offset is not None
         ):
             raise ValueError("feature_mean and intercept_offset are for regressors.")
         if self._asymptotic_task == "regression":
-            if mean is not None:
-                raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
-            if noise_var is None:
-                raise ValueError("noise_var is required with covariance for a regressor.")
-            if (delta is None) == (coef_star is None):
-                raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
-            if delta is None:
-                coef_star = np.asarray(coef_star, dtype=np.float64)
-                if coef_star.shape != coef0.shape:
-                    raise ValueError(
-                        f"coef_star must have shape {coef0.shape} like coef_init_, "
-                        f"got {coef_star.shape}."
-                    )
-                delta = coef0 - coef_star
-            else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
-                delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)
+            delta = self._regression_delta(noise_var=noise_var, delta=delta,
+                                           coef_star=coef_star, mean=mean)
             if feature_mean is not None or intercept_offset is not None or self.fit_intercept:
                 # the intercept as the estimator treats it (alpha = inf handled there)
                 res = _regression_with_intercept(
@@ -373,6 +475,28 @@ or Spectrum, default=None
         finetuned = _keep_where(aa >= _ALPHA_INF, res.pretrained, res.finetuned, aa)
         aa = np.where(aa >= _ALPHA_INF, np.inf, aa)
         return AsymptoticError(res.pretrained, finetuned, nn, aa, "moments", res)
+
+    def _regression_delta(self, *, noise_var, delta, coef_star, mean):
+        """``delta`` of the anchor (the calibrated start) from ``delta`` or ``coef_star``."""
+        coef_given = np.asarray(self.coef_init_, dtype=np.float64)
+        coef0 = self._start_for_advice().coef_  # the anchor: calibrated when asked
+        if mean is not None:
+            raise ValueError("mean is for classifiers; a regressor needs noise_var and delta.")
+        if noise_var is None:
+            raise ValueError("noise_var is required with covariance for a regressor.")
+        if (delta is None) == (coef_star is None):
+            raise ValueError("pass exactly one of delta (= coef_init_ - w_star) and coef_star.")
+        if delta is None:
+            coef_star = np.asarray(coef_star, dtype=np.float64)
+            if coef_star.shape != coef0.shape:
+                raise ValueError(
+                    f"coef_star must have shape {coef0.shape} like coef_init_, "
+                    f"got {coef_star.shape}."
+                )
+            delta = coef0 - coef_star
+        else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
+            delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)
+        return delta
 
     def _start_for_advice(self):
         """The start fine-tuning began from: ``(a w0, a b0 + c)`` with the calibration."""

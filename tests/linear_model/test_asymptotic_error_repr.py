@@ -28,11 +28,12 @@ def multiclass_error():
 def test_multiclass_repr_is_short_and_shows_every_number(multiclass_error):
     err = multiclass_error
     text = repr(err)
-    assert text.startswith("AsymptoticError(pretrained=[")
+    # multiclass: the argmax errors (the one-vs-rest rates are attributes beside them)
+    assert text.startswith("AsymptoticError(pretrained=")
     assert "Unknowns" not in text and "spectrum" not in text  # no nested dataclasses
-    assert text.endswith("source='data', details=<EstimatedAsymptoticError>)")
+    assert text.endswith("source='data', details=<EstimatedTheory>)")
     assert len(text) < 400
-    # the numbers, in order: pretrained (3 classes), finetuned (3 x 3), n_samples, alpha
+    # the numbers, in order: pretrained, finetuned (3 sizes), n_samples, alpha
     got = _numbers(text.split("source=")[0])
     want = np.concatenate([np.ravel(err.pretrained), np.ravel(err.finetuned),
                            np.ravel(err.n_samples), np.ravel(err.alpha)])
@@ -61,6 +62,7 @@ def test_the_dataclass_is_kept(multiclass_error):
     err = multiclass_error
     assert dataclasses.is_dataclass(err)
     assert [f.name for f in dataclasses.fields(err)] == [
-        "pretrained", "finetuned", "n_samples", "alpha", "source", "details"]
+        "pretrained", "finetuned", "n_samples", "alpha", "source", "details",
+        "pretrained_per_class", "finetuned_per_class"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         err.source = "x"

@@ -111,8 +111,10 @@ def test_classifier_data_route_binary_and_multiclass():
     W0 = rng.standard_normal((3, 40)) * 0.1
     clf3 = WarmStartSGDClassifier(W0).fit(Xm, ym)
     res3 = clf3.predict_asymptotic_error(n_samples=[45, 90])
-    assert res3.finetuned.shape == (3, 2)
-    with pytest.raises(ValueError, match="binary"):
+    # the argmax error of the model, the one-vs-rest rates beside it
+    assert res3.finetuned.shape == (2,) and res3.finetuned_per_class.shape == (3, 2)
+    assert res3.pretrained_per_class.shape == (3,)
+    with pytest.raises(ValueError, match=r"mean of shape \(3, n_features\)"):
         clf3.predict_asymptotic_error(covariance=np.ones(40), mean=np.ones(40))
 
 

@@ -131,7 +131,9 @@ def test_multinomial_start_is_refused_unless_converted_or_kept():
                                      rcond=None)
         np.testing.assert_allclose([conv.start_scale_[k], conv.start_offset_[k]], [a, c],
                                    rtol=1e-9, atol=1e-9)
-    assert np.ndim(conv.predict_asymptotic_error().pretrained) == 1  # per class: OvR scores
+    res = conv.predict_asymptotic_error()  # the argmax error, the one-vs-rest rates beside it
+    assert np.ndim(res.pretrained) == 0 and np.shape(res.pretrained_per_class) == (3,)
+    assert res.finetuned == res.pretrained  # alpha = inf keeps the (converted) start
     # a one-vs-rest start is taken as it is
     ovr = RidgeClassifier().fit(X, y)
     WarmStartSGDClassifier(ovr, alpha=1.0).fit(X, y)

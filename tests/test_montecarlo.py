@@ -23,6 +23,9 @@ from skft.datasets import exact_test_error, make_transfer_classification, make_t
 from skft.linear_model import WarmStartSGDClassifier, WarmStartSGDRegressor
 from skft.theory import classification_error, regression_risk
 
+# simulations: one BLAS thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 Z = 4.0
 N_SEEDS = 10
 D = 400

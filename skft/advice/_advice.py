@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..utils._stages import StageLog
 from ._checks import AssumptionCheck
 from ._classification import classification_problem
 from ._regression import regression_problem
@@ -33,6 +34,7 @@ def should_finetune(
     X_unlabeled=None,
     fit_intercept=True,
     confidence=0.95,
+    verbose=0,
 ):
     """Decide whether fine-tuning from ``coef_init`` on ``(X, y)`` beats the pretrained model.
 
@@ -76,6 +78,11 @@ def should_finetune(
         theory, which spends one sample on it).
     confidence : float, default=0.95
         Level of the intervals and of the ``confident`` flag.
+    verbose : int, default=0
+        Progress on stderr: with 1, one line per stage when it ends, with its duration
+        (validation; per intercept design the Gram factorisation, the spectrum estimate and
+        the shift profile; rows, leave-one-out, checks, curves); with 2, also a line when a
+        stage starts. 0 prints nothing.
 
     Returns
     -------
@@ -103,18 +110,26 @@ def should_finetune(
     >>> advice.decision_basis
     'gaussian_margin'
     """
-    names = feature_names(X)
-    X = check_features(X, "X")
-    n, d = X.shape
-    if X_unlabeled is not None:
-        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names, allow_dask=True)
-    if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
-    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
-    task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
+    if not (isinstance(verbose, int | np.integer) and verbose >= 0):  # bool is an int
+        raise ValueError(f"verbose must be an integer >= 0 (or a bool), got {verbose!r}.")
+    log = StageLog(None, "should_finetune", verbose > 0, announce=verbose > 1)
+    with log.stage("validation") as notes:
+        names = feature_names(X)
+        X = check_features(X, "X")
+        n, d = X.shape
+        if X_unlabeled is not None:
+            X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d,
+                                         min_samples=1, reference_names=names, allow_dask=True,
+                                         keep_float32=True)
+        if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha)
+                and alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+        coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
+        task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
+        notes.append(f"{task}, n={n}, d={d}"
+                     + ("" if X_unlabeled is None else f", {X_unlabeled.shape[0]} unlabelled rows"))
     alpha = float(alpha)
     curve_n = _curve_n(n, d)
     common = dict(
@@ -126,11 +141,11 @@ def should_finetune(
     )
     setting = dict(alpha=alpha, n_samples=n, n_features=d, confidence=confidence)
     if task == "regression":
-        res = regression_problem(X, y, coef[0], intercept[0], **common)
+        res = regression_problem(X, y, coef[0], intercept[0], log=log, **common)
         return _assemble(res, "regression", setting, curve_n)
     if coef.shape[0] == 1:
         y_pm = np.where(y == classes[1], 1.0, -1.0)
-        res = classification_problem(X, y_pm, coef[0], intercept[0], **common)
+        res = classification_problem(X, y_pm, coef[0], intercept[0], log=log, **common)
         return _assemble(res, "classification", setting, curve_n, classes=classes)
     per_class = []
     for k, cls in enumerate(classes):
@@ -139,7 +154,9 @@ def should_finetune(
             raise ValueError(
                 f"y has no sample of class {cls!r}: one-vs-rest advice needs every class."
             )
-        res = classification_problem(X, y_pm, coef[k], intercept[k], **common)
+        label = f"class {np.asarray(cls).tolist()!r} vs rest"
+        res = classification_problem(X, y_pm, coef[k], intercept[k], log=log.child(label),
+                                     **common)
         per_class.append(_assemble(res, "classification", setting, curve_n, classes=classes))
     return _combine(per_class, setting, curve_n, classes)
 

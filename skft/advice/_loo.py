@@ -41,7 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
+from .._core._dense_linalg import eigh
+
+__all__ = ["GramCache", "GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
 
 _RANK_TOL = 1e-10
 
@@ -166,6 +168,9 @@ class GramFactor:
         Features (not modified).
     intercept : {"none", "free", "augmented"}, default="none"
         How the intercept enters (see the module docstring).
+    raw_gram : ndarray of shape (n_samples, n_samples), default=None
+        ``X X'`` when already computed (kernel side only; not modified): the designs of one
+        ``X`` share it.
 
     Attributes
     ----------
@@ -194,7 +199,7 @@ class GramFactor:
     ('kernel', (2,))
     """
 
-    def __init__(self, X, intercept="none"):
+    def __init__(self, X, intercept="none", raw_gram=None):
         if intercept not in ("none", "free", "augmented"):
             raise ValueError(f"intercept must be 'none', 'free' or 'augmented', got {intercept!r}.")
         X = np.asarray(X, dtype=float)
@@ -206,9 +211,9 @@ class GramFactor:
         self.side = "kernel" if kernel else "features"
         self.X = X
         if kernel:
-            gram = X @ X.T
+            gram = X @ X.T if raw_gram is None else raw_gram
             if intercept == "augmented":
-                gram += 1.0
+                gram = gram + 1.0
             elif intercept == "free":
                 g = gram.mean(axis=1)
                 gram = gram - g[:, None] - g[None, :] + g.mean()
@@ -217,10 +222,10 @@ class GramFactor:
             if intercept == "free":
                 # lift the null direction 1 above the spectrum, then set it aside
                 lift = float(np.trace(gram)) + 1.0
-                s, U = np.linalg.eigh(gram + lift / n)
+                s, U = eigh(gram + lift / n)
                 s, U = s[:-1], U[:, :-1]
             else:
-                s, U = np.linalg.eigh(gram)
+                s, U = eigh(gram)
             self.eigenvalues = np.maximum(s, 0.0)
             self._U = U
         else:
@@ -232,7 +237,7 @@ class GramFactor:
             else:
                 Xc = X
             self.row_sq = np.einsum("ij,ij->i", Xc, Xc)
-            s, V = np.linalg.eigh(Xc.T @ Xc)
+            s, V = eigh(Xc.T @ Xc)
             self.eigenvalues = np.maximum(s, 0.0)
             self._XV = Xc @ V
 
@@ -417,6 +422,42 @@ class GramFactor:
         return e
 
 
+class GramCache:
+    """The :class:`GramFactor` of each design of one ``X``, with ``X X'`` formed once.
+
+    The stages of one advice (spectrum, profile, leave-one-out, checks) ask for the
+    factorisation of a design; the designs of one ``X`` share its kernel-side Gram product
+    (the centred and the augmented kernels are ``O(n^2)`` updates of it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice._loo import GramCache
+    >>> grams = GramCache(np.random.default_rng(0).standard_normal((20, 50)))
+    >>> grams.factor("free") is grams.factor("free")
+    True
+    """
+
+    def __init__(self, X):
+        self.X = np.asarray(X, dtype=float)
+        self._raw = None
+        self._factors = {}
+
+    def kernel(self):
+        """``X X'`` (computed once; never modified by its users)."""
+        if self._raw is None:
+            self._raw = self.X @ self.X.T
+        return self._raw
+
+    def factor(self, kind):
+        """:class:`GramFactor` of the design ``kind``, computed on first use."""
+        if kind not in self._factors:
+            n, d = self.X.shape
+            raw = self.kernel() if n <= d + (kind != "none") else None  # kernel side
+            self._factors[kind] = GramFactor(self.X, intercept=kind, raw_gram=raw)
+        return self._factors[kind]
+
+
 def _design(alpha, fit_intercept, n, d):
     if not fit_intercept:
         return "none"
@@ -467,21 +508,24 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
     ((2, 30), 'kernel')
     """
     X = np.asarray(X, dtype=float)
-    r = np.asarray(r, dtype=float)
-    scalar = np.ndim(alpha) == 0
     alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
     if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}.")
-    n, d = X.shape
+    return _loo_residuals(GramCache(X), r, alpha, fit_intercept=fit_intercept)
+
+
+def _loo_residuals(grams, r, alpha, *, fit_intercept):
+    """:func:`loo_residuals` on the factorisations of a :class:`GramCache` (validated
+    inputs)."""
+    r = np.asarray(r, dtype=float)
+    scalar = np.ndim(alpha) == 0
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
+    n, d = grams.X.shape
     if n < 3:
         raise ValueError(f"leave-one-out needs at least 3 samples, got n_samples={n}.")
-    factors = {}
     e, g = [], []
     for a in alphas:
-        kind = _design(a, fit_intercept, n, d)
-        if kind not in factors:
-            factors[kind] = GramFactor(X, intercept=kind)
-        ei, gi = factors[kind].loo(r, a)
+        ei, gi = grams.factor(_design(a, fit_intercept, n, d)).loo(r, a)
         e.append(ei)
         g.append(gi)
     e, g = np.array(e), np.array(g)

@@ -29,7 +29,7 @@ class InputScaleError(FloatingPointError, ValueError):
 
 
 def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
-                   allow_dask=False):
+                   allow_dask=False, keep_float32=False):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
@@ -41,6 +41,8 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     then matched by name (a warning when only one of them has names, as scikit-learn does).
     ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
     finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
+    ``keep_float32``: a float32 array is kept as it is (its users convert it block by block,
+    never whole); other dtypes become float64.
     """
     if allow_dask and is_dask_array(X):  # skft[dask]
         from ..dask._reduce import as_row_blocks
@@ -66,16 +68,17 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
                          f"{np.ndim(X)}-d.")
     try:
         with np.errstate(invalid="ignore", over="ignore"):
-            arr = check_array(X, dtype=np.float64, ensure_all_finite=False, ensure_2d=True,
+            dtype = (np.float64, np.float32) if keep_float32 else np.float64
+            arr = check_array(X, dtype=dtype, ensure_all_finite=False, ensure_2d=True,
                               ensure_min_samples=0, ensure_min_features=0, input_name=name)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, got {type(X).__name__}: {exc}") from exc
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
     _check_shape(arr.shape, name, n_features, min_samples)
-    if not np.all(np.isfinite(arr)):
+    finite, top = _finite_and_top(arr)
+    if not finite:
         raise ValueError(f"{name} contains NaN or inf.")
-    top = float(np.max(np.abs(arr), initial=0.0))
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
         raise InputScaleError(
@@ -83,6 +86,23 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
             f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
             f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
     return arr
+
+
+def _finite_and_top(arr, chunk_entries=1 << 22):
+    """Whether every entry is finite, and the largest ``|entry|``: row blocks of at most
+    ``chunk_entries`` entries, two reductions each (a NaN or inf shows in the block's max or
+    min), so no temporary of the array's size is made."""
+    step = max(1, chunk_entries // max(arr.shape[1], 1))
+    top = 0.0
+    for lo in range(0, arr.shape[0], step):
+        block = arr[lo:lo + step]
+        if block.size == 0:
+            continue
+        hi_, lo_ = float(block.max()), float(block.min())
+        if not (np.isfinite(hi_) and np.isfinite(lo_)):
+            return False, np.nan
+        top = max(top, hi_, -lo_)
+    return True, top
 
 
 def _check_shape(shape, name, n_features, min_samples):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -292,6 +293,8 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         W0 = np.atleast_2d(self.coef_init_) * self.start_scale_[:, None]
         b0 = self.intercept_init_ * self.start_scale_ + self.start_offset_
         solver = self._resolve_solver(n, d + int(self.fit_intercept), partial)
+        self._say(f"solver={self.solver!r}: {solver!r} (n_samples={n}, n_features={d}, "
+                  f"loss={self.loss!r}, alpha={float(self.alpha):g})")
         if solver == "sgd" and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
                              "1 / (alpha (t0 + t)))")
@@ -319,18 +322,28 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             state = SGDState(coef=W0.T.copy(), intercept=b0.copy(), t=t, eta=state.eta)
             self.n_iter_ = 1
             self.t_ = float(state.t)
+            self._say("alpha=inf: the start is kept as it is")
         elif solver == "exact" and self.loss == "squared_error":
+            start = time.perf_counter()
             sol = solve_exact(Xf, Y, W0.T, b0, alpha=float(self.alpha),
                               fit_intercept=self.fit_intercept, sample_weight=sw,
-                              coef_start=state.coef, intercept_start=state.intercept)
+                              coef_start=state.coef, intercept_start=state.intercept,
+                              log=self._say if self.verbose else None)
+            self._say(f"exact solver done ({sol.method} on the {sol.side} side, "
+                      f"{sol.refinements} refinement steps): "
+                      f"{time.perf_counter() - start:.3f} s")
             warn_rounding(sol.rounding)
             state = SGDState(coef=sol.coef, intercept=sol.intercept)
             self.n_iter_ = 1
             self.t_ = 1.0
         elif solver == "exact":
+            start = time.perf_counter()
             sol = solve_convex(Xf, Y, W0.T, b0, float(self.alpha), self.loss,
                                float(self.epsilon), self.fit_intercept, sw,
                                coef_start=state.coef, intercept_start=state.intercept)
+            self._say(f"exact solver done (Newton / active set for loss={self.loss!r}: "
+                      f"{sol.n_iter} iterations, largest relative violation of the optimality "
+                      f"conditions {sol.kkt:.2g}): {time.perf_counter() - start:.3f} s")
             if not sol.converged:
                 warnings.warn(
                     f"solver='exact' (Newton / active set for loss={self.loss!r}) stopped "
@@ -340,9 +353,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             self.n_iter_ = sol.n_iter
             self.t_ = 1.0
         else:
+            start = time.perf_counter()
             state, n_iter = self._run_sgd(Xf, Y, y, sw, W0, state, partial, first_call)
             self.n_iter_ = n_iter
             self.t_ = float(state.t)
+            self._say(f"SGD done ({n_iter} epochs, batch size {self.batch_size_}, "
+                      f"eta0 {self.eta0_:.3g}): {time.perf_counter() - start:.3f} s")
         self._state = state
         W, b = state.output()
         coef = np.ascontiguousarray(W.T, dtype=out_dtype)
@@ -350,6 +366,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         self.intercept_ = np.asarray(b, dtype=out_dtype).copy()
         self._remember_fit_data(X, y, partial=partial)
         return self
+
+    def _say(self, message):
+        """With ``verbose``: one line ``-- message`` on stdout (as the SGD epochs and
+        scikit-learn's ``SGDRegressor`` print)."""
+        if self.verbose:
+            print(f"-- {message}", flush=True)
 
     def _check_warm_start_features(self, X):
         """``warm_start`` continues from ``coef_``: X must have its number of features."""

@@ -7,6 +7,7 @@ from ._classification import classification_problem
 from ._regression import regression_problem
 from ._report import _basis_short, _grouped
 from ._result import ErrorEstimate, FinetuneAdvice, merge_intervals
+from ._scaling import ProblemScale
 from ._validation import (
     check_features,
     feature_names,
@@ -104,11 +105,11 @@ def should_finetune(
     'gaussian_margin'
     """
     names = feature_names(X)
-    X = check_features(X, "X")
+    X = check_features(X, "X", check_scale=False)
     n, d = X.shape
     if X_unlabeled is not None:
         X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names, allow_dask=True)
+                                     reference_names=names, allow_dask=True, check_scale=False)
     if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     if not 0 < confidence < 1:
@@ -116,22 +117,31 @@ def should_finetune(
     coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
     task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
     alpha = float(alpha)
+    # computed on X / s_x and y / s_y (powers of two: X and residuals of order 1), answered
+    # in the user's units: the same advice at every scale (see _scaling.py)
+    scale = ProblemScale(X, y, coef, intercept, regression=task == "regression")
+    X, X_unlabeled = scale.features(X), scale.features(X_unlabeled, "X_unlabeled")
+    coef, intercept = scale.coef(coef), scale.intercept(intercept)
+    if task == "regression":
+        y = scale.targets(y)
     curve_n = _curve_n(n, d)
     common = dict(
-        alpha=alpha,
+        alpha=scale.alpha(alpha),
         fit_intercept=bool(fit_intercept),
         X_unlabeled=X_unlabeled,
         confidence=confidence,
         curve_n=curve_n,
+        intercept_scaling=scale.intercept_scaling() if fit_intercept else 1.0,
     )
-    setting = dict(alpha=alpha, n_samples=n, n_features=d, confidence=confidence)
+    setting = dict(alpha=common["alpha"], n_samples=n, n_features=d, confidence=confidence)
     if task == "regression":
         res = regression_problem(X, y, coef[0], intercept[0], **common)
-        return _assemble(res, "regression", setting, curve_n)
+        return scale.advice(_assemble(res, "regression", setting, curve_n), alpha)
     if coef.shape[0] == 1:
         y_pm = np.where(y == classes[1], 1.0, -1.0)
         res = classification_problem(X, y_pm, coef[0], intercept[0], **common)
-        return _assemble(res, "classification", setting, curve_n, classes=classes)
+        return scale.advice(
+            _assemble(res, "classification", setting, curve_n, classes=classes), alpha)
     per_class = []
     for k, cls in enumerate(classes):
         y_pm = np.where(y == cls, 1.0, -1.0)
@@ -141,7 +151,7 @@ def should_finetune(
             )
         res = classification_problem(X, y_pm, coef[k], intercept[k], **common)
         per_class.append(_assemble(res, "classification", setting, curve_n, classes=classes))
-    return _combine(per_class, setting, curve_n, classes)
+    return scale.advice(_combine(per_class, setting, curve_n, classes), alpha)
 
 
 def _assemble(res, task, setting, curve_n, classes=None):

@@ -95,9 +95,10 @@ def logit_interval(rate, stderr, z):
     return float(1.0 / (1.0 + np.exp(-lo))), float(1.0 / (1.0 + np.exp(-hi)))
 
 
-def _loo(X, r, alpha, fit_intercept):
+def _loo(X, r, alpha, fit_intercept, intercept_scaling=1.0):
     try:
-        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
+        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept,
+                             intercept_scaling=intercept_scaling)
     except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
         return None
 
@@ -186,13 +187,16 @@ class _ClassificationModel:
 
 
 def fit_classification_model(
-    X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054
+    X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054,
+    intercept_scaling=1.0,
 ):
     """Unknowns, the calibrated model and the measured numbers (a dict).
 
     ``pretrained`` is the counted error rate of ``sign(X w0 + b0)`` and its standard error,
     ``pretrained_interval`` its Wilson interval at the normal quantile ``z``, ``decision``
     the pretrained error the decision compares with (:func:`decision_pretrained_error`).
+    ``intercept_scaling``: the constant feature's value in the leave-one-out fits at
+    ``alpha = 0`` (:class:`GramFactor`).
     """
     Xc = X - X.mean(axis=0) if fit_intercept else X
     unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=X_unlabeled)
@@ -206,10 +210,12 @@ def fit_classification_model(
     grid = np.unique(np.r_[grid, alpha])
     r = y_pm - margin
     try:
-        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept)
+        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept,
+                            intercept_scaling=intercept_scaling)
     except ValueError:  # alpha = 0 on rank-deficient X: calibrate on alpha > 0 only
         grid = grid[grid > 0]
-        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept)
+        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept,
+                            intercept_scaling=intercept_scaling)
     snr, snr_se = _snr(1.0 - y_pm * loo.residuals)
     # the alpha asked for counts ten times: the decision is made there
     model.calibrate(n_eff, grid, snr, snr_se, emphasis=grid == alpha)
@@ -229,7 +235,7 @@ def fit_classification_model(
 THEORY_CHECKS = ("class_balance", "centring")
 
 
-def _checks(X, y_pm, r, alpha, fit_intercept, rows):
+def _checks(X, y_pm, r, alpha, fit_intercept, rows, intercept_scaling=1.0):
     """Class balance, centring, rows and tails (see :mod:`skft.advice._checks`)."""
     checks = [check_rows(rows, exact_model=rows.uniform and not rows.label_conflict)]
     checks.append(check_balance(y_pm))
@@ -240,7 +246,7 @@ def _checks(X, y_pm, r, alpha, fit_intercept, rows):
     else:
         checks.append(check_class_centring(X, y_pm))
     design = _design(alpha, fit_intercept, *X.shape)
-    factor = GramFactor(X, intercept=design)
+    factor = GramFactor(X, intercept=design, intercept_scaling=intercept_scaling)
     ev = factor.eigenvalues
     tau = float(factor.row_sq.sum()) / (X.shape[0] * factor.n_features)
     a_ref = max(alpha, 0.1 * tau) if tau > 0 else max(alpha, 1e-3)
@@ -257,7 +263,8 @@ def _checks(X, y_pm, r, alpha, fit_intercept, rows):
 
 
 def classification_problem(
-    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+    X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
+    intercept_scaling=1.0,
 ):
     """All the numbers of the advice for one two-class problem with labels -1/+1.
 
@@ -289,11 +296,12 @@ def classification_problem(
         X_unlabeled=X_unlabeled,
         alpha=alpha,
         z=_z(confidence),
+        intercept_scaling=intercept_scaling,
     )
     model, n_eff = fit["model"], fit["n_eff"]
     shift = 1 if fit_intercept else 0
     ft = float(model.finetuned(n_eff, alpha))
-    loo = _loo(X, fit["residuals"], alpha, fit_intercept)
+    loo = _loo(X, fit["residuals"], alpha, fit_intercept, intercept_scaling)
     if loo is not None:
         _, se_ft = _error_and_se(*_snr(1.0 - y_pm * loo.residuals))
     else:  # the alpha = 0 interpolator's LOO is undefined: delta method on ||mu||^2
@@ -313,7 +321,7 @@ def classification_problem(
         int(np.count_nonzero(ev > 0)),
         n_max=20 * max(ev.size, n_eff),
     )
-    checks = _checks(X, y_pm, fit["residuals"], alpha, fit_intercept, rows)
+    checks = _checks(X, y_pm, fit["residuals"], alpha, fit_intercept, rows, intercept_scaling)
     failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
     out = dict(finetuned_interval=logit_interval(ft, se_ft, _z(confidence)))
     if failed and loo is not None:

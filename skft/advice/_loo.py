@@ -166,6 +166,11 @@ class GramFactor:
         Features (not modified).
     intercept : {"none", "free", "augmented"}, default="none"
         How the intercept enters (see the module docstring).
+    intercept_scaling : float, default=1.0
+        Value ``t`` of the constant feature of the ``"augmented"`` design ``[X, t 1]``
+        (scikit-learn's name for liblinear's synthetic feature). It is 1 for the estimators'
+        model on the user's features; :func:`should_finetune`, which works on ``X / s``, passes
+        ``1 / s`` so that the design is the user's one divided by ``s`` as a whole.
 
     Attributes
     ----------
@@ -194,13 +199,14 @@ class GramFactor:
     ('kernel', (2,))
     """
 
-    def __init__(self, X, intercept="none"):
+    def __init__(self, X, intercept="none", *, intercept_scaling=1.0):
         if intercept not in ("none", "free", "augmented"):
             raise ValueError(f"intercept must be 'none', 'free' or 'augmented', got {intercept!r}.")
         X = np.asarray(X, dtype=float)
         n, d = X.shape
         self.n = n
         self.intercept = intercept
+        self.intercept_scaling = t = float(intercept_scaling)
         self.n_features = d + 1 if intercept == "augmented" else d
         kernel = n <= d + (intercept != "none")
         self.side = "kernel" if kernel else "features"
@@ -208,7 +214,7 @@ class GramFactor:
         if kernel:
             gram = X @ X.T
             if intercept == "augmented":
-                gram += 1.0
+                gram += t * t
             elif intercept == "free":
                 g = gram.mean(axis=1)
                 gram = gram - g[:, None] - g[None, :] + g.mean()
@@ -228,7 +234,7 @@ class GramFactor:
             if intercept == "free":
                 Xc = X - X.mean(axis=0)
             elif intercept == "augmented":  # the design (x, 1), nothing free
-                Xc = np.hstack([X, np.ones((n, 1))])
+                Xc = np.hstack([X, np.full((n, 1), t)])
             else:
                 Xc = X
             self.row_sq = np.einsum("ij,ij->i", Xc, Xc)
@@ -423,7 +429,7 @@ def _design(alpha, fit_intercept, n, d):
     return "augmented" if alpha == 0.0 and n <= d + 1 else "free"
 
 
-def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
+def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False, intercept_scaling=1.0):
     """Closed-form leave-one-out residuals of the model fine-tuned from ``w0``.
 
     Exact (no approximation) for the fine-tuned model of the module docstring, computed from
@@ -443,6 +449,8 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
         ``alpha/2 ||w - w0||^2`` next to the mean half squared error).
     fit_intercept : bool, default=False
         Whether the fine-tuned model also fits an intercept.
+    intercept_scaling : float, default=1.0
+        Value of the constant feature at ``alpha = 0`` (see :class:`GramFactor`).
 
     Returns
     -------
@@ -480,7 +488,7 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
     for a in alphas:
         kind = _design(a, fit_intercept, n, d)
         if kind not in factors:
-            factors[kind] = GramFactor(X, intercept=kind)
+            factors[kind] = GramFactor(X, intercept=kind, intercept_scaling=intercept_scaling)
         ei, gi = factors[kind].loo(r, a)
         e.append(ei)
         g.append(gi)

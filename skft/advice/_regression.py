@@ -169,16 +169,17 @@ def _dicker(factor, rt):
     return float(rt @ Gr - np.sum(factor.row_sq * rt**2)) / (n * (n - 1))
 
 
-def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None):
+def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None, intercept_scaling=1.0):
     """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve.
 
     The observations are the GCV errors along :func:`alpha_path`, the design's pretrained
     error (``mean(r^2)``; with a free intercept the centred ``sum((r - mean r)^2) / (n - 1)``)
     and the Dicker statistic; their covariance is that of quadratic forms in ``r``
-    (:meth:`GramFactor.spectral`).
+    (:meth:`GramFactor.spectral`). ``intercept_scaling``: the value of the ``"augmented"``
+    design's constant column (:class:`GramFactor`).
     """
     n = X.shape[0]
-    factor = GramFactor(X, intercept=kind)
+    factor = GramFactor(X, intercept=kind, intercept_scaling=intercept_scaling)
     spectrum = spectrum_for_design(factor, X_unlabeled, cache=cache)
     alphas = alpha_path(spectrum.eigenvalues, alpha)
     gcv, terms = factor.gcv_terms(r, alphas)
@@ -331,11 +332,13 @@ def regression_unknowns(model, r, rows, alpha, pre, pre_se):
     )
 
 
-def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, rows=None):
+def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, rows=None,
+                         intercept_scaling=1.0):
     """Designs, model, residuals and row structure for one regression problem.
 
     ``rows`` (a :class:`RowStructure`) is computed when not given; with exact duplicates the
     designs are fitted on the distinct rows (module docstring of :mod:`skft.advice._rows`).
+    ``intercept_scaling``: the value of the ``"augmented"`` design's constant column.
 
     Returns
     -------
@@ -365,7 +368,8 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
         fits["free"] = fit_design(Xu, r, "free", alpha=alpha if alpha > 0 else None, **opts)
         if n >= 3:
             fits["augmented"] = fit_design(
-                Xu, r, "augmented", alpha=0.0 if alpha == 0 else None, **opts
+                Xu, r, "augmented", alpha=0.0 if alpha == 0 else None,
+                intercept_scaling=intercept_scaling, **opts
             )
     return RegressionModel(fits, fit_intercept, extra_noise), r, rows
 
@@ -474,10 +478,12 @@ def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
 
 
 def regression_problem(
-    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n
+    X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
+    intercept_scaling=1.0,
 ):
     """All the numbers of the advice for one regression problem (a dict)."""
-    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled)
+    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled,
+                intercept_scaling=intercept_scaling)
     rows = exact_duplicates(X, y)
     model, r, rows = fit_regression_model(X, y, coef, intercept, rows=rows, **opts)
     fit = model.fit_for(alpha)

@@ -82,33 +82,35 @@ def _gram_eigenvalues(A):
     return g, float(np.sum(g**2))
 
 
-def _stats_with_extra(A, U, *, centre=True, augment=False):
+def _stats_with_extra(A, U, *, centre=True, augment=False, t=1.0):
     """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` (``U`` as it is
-    when ``centre`` is False; a constant column 1 appended to both when ``augment``) without
-    forming the stacked or the centred copy when the feature side is the smaller one."""
+    when ``centre`` is False; a constant column ``t`` appended to both when ``augment``)
+    without forming the stacked or the centred copy when the feature side is the smaller
+    one."""
     m = A.shape[0] + U.shape[0]
     d = A.shape[1] + int(augment)
+    t2 = t * t if augment else 0.0
     mean = U.mean(axis=0) if centre else np.zeros(U.shape[1])
-    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean + float(augment)
-    row_sq = np.r_[np.einsum("ij,ij->i", A, A) + float(augment), u_sq]
+    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean + t2
+    row_sq = np.r_[np.einsum("ij,ij->i", A, A) + t2, u_sq]
     if m <= d:
         stacked = np.vstack([A, U - mean])
-        gram = stacked @ stacked.T + float(augment)
+        gram = stacked @ stacked.T + t2
         g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
         return g, float(np.sum(g**2)), row_sq
     gram = A.T @ A + U.T @ U - U.shape[0] * np.outer(mean, mean)
     if augment:
-        col = A.sum(axis=0) + U.sum(axis=0)
-        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[float(m)]])]])
+        col = t * (A.sum(axis=0) + U.sum(axis=0))
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[t2 * m]])]])
     g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2)), row_sq
 
 
-def _pooled_feature_side(X, U, kind, cache):
+def _pooled_feature_side(X, U, kind, cache, t=1.0):
     """Gram eigenvalues, ``||.||_F^2`` and row norms of the pooled rows on the feature side,
     from ``X'X`` and ``U'U`` computed once per call of the advice (``cache``) for every
     design: as they are (``"none"``), each block centred by its own mean (``"free"``), or
-    with a column 1 appended (``"augmented"``)."""
+    with a constant column ``t`` appended (``"augmented"``)."""
     if "XtX" not in cache:
         cache["XtX"], cache["UtU"] = X.T @ X, U.T @ U
         cache["sx"], cache["su"] = X.sum(axis=0), U.sum(axis=0)
@@ -121,9 +123,9 @@ def _pooled_feature_side(X, U, kind, cache):
         row_sq = np.r_[cache["rx"] - 2.0 * (X @ mx) + mx @ mx,
                        cache["ru"] - 2.0 * (U @ mu) + mu @ mu]
     elif kind == "augmented":
-        col = sx + su
-        gram = np.block([[XtX + UtU, col[:, None]], [col[None, :], np.array([[float(n + m)]])]])
-        row_sq = np.r_[cache["rx"] + 1.0, cache["ru"] + 1.0]
+        col = t * (sx + su)
+        gram = np.block([[XtX + UtU, col[:, None]], [col[None, :], np.array([[t * t * (n + m)]])]])
+        row_sq = np.r_[cache["rx"] + t * t, cache["ru"] + t * t]
     else:
         gram = XtX + UtU
         row_sq = np.r_[cache["rx"], cache["ru"]]
@@ -131,10 +133,10 @@ def _pooled_feature_side(X, U, kind, cache):
     return g, float(np.sum(g**2)), row_sq
 
 
-def _dask_pooled(X, U, kind, cache):
+def _dask_pooled(X, U, kind, cache, t=1.0):
     """:func:`_pooled_feature_side` for dask unlabelled rows: their moments reduced on the
     cluster once (``cache``), then taken about their mean (``"free"``), about 0 (``"none"``),
-    or about 0 with the column 1 (``"augmented"``). Returns ``g, fro2, m, sq1, sq2``."""
+    or about 0 with the column ``t`` (``"augmented"``). Returns ``g, fro2, m, sq1, sq2``."""
     cache = {} if cache is None else cache
     if "dask" not in cache:
         from ..dask import row_moments
@@ -151,10 +153,11 @@ def _dask_pooled(X, U, kind, cache):
     gram = A.T @ A + S
     a_sq = np.einsum("ij,ij->i", A, A)
     if kind == "augmented":
-        col = A.sum(axis=0) + N * mom.mean
+        t2 = t * t
+        col = t * (A.sum(axis=0) + N * mom.mean)
         m_all = float(A.shape[0] + N)
-        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[m_all]])]])
-        q4, q2, a_sq = q4 + 2.0 * q2 + N, q2 + N, a_sq + 1.0
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[t2 * m_all]])]])
+        q4, q2, a_sq = q4 + 2.0 * t2 * q2 + N * t2 * t2, q2 + N * t2, a_sq + t2
     g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
     return (g, float(np.sum(g**2)), A.shape[0] + N, float(a_sq.sum() + q2),
             float(np.sum(a_sq**2) + q4))
@@ -166,7 +169,8 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
     ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
     as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
-    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``); on the feature side
+    column ``t`` appended (``"augmented"``: the second moments of ``(x, t)``, ``t`` the
+    factor's ``intercept_scaling``); on the feature side
     the products ``X'X`` and ``U'U`` are shared by the designs through ``cache``.
 
     Parameters
@@ -184,15 +188,16 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     """
     X = factor.X
     d = factor.n_features
+    t = getattr(factor, "intercept_scaling", 1.0)  # value of the augmented design's column
     if is_dask_array(extra) and X.shape[0] + extra.shape[0] > d:
-        g, fro2, m, sq1, sq2 = _dask_pooled(X, extra, factor.intercept, cache)
+        g, fro2, m, sq1, sq2 = _dask_pooled(X, extra, factor.intercept, cache, t)
         n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
         return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
     if extra is not None:
         U = np.asarray(extra, dtype=float)
         if X.shape[0] + U.shape[0] > d:
             g, fro2, row_sq = _pooled_feature_side(
-                X, U, factor.intercept, {} if cache is None else cache
+                X, U, factor.intercept, {} if cache is None else cache, t
             )
         else:
             A = X - X.mean(axis=0) if factor.intercept == "free" else X
@@ -201,6 +206,7 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
                 U,
                 centre=factor.intercept == "free",
                 augment=factor.intercept == "augmented",
+                t=t,
             )
         m = row_sq.size
         n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0

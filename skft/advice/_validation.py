@@ -29,7 +29,7 @@ class InputScaleError(FloatingPointError, ValueError):
 
 
 def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
-                   allow_dask=False):
+                   allow_dask=False, check_scale=True):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
@@ -41,6 +41,8 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     then matched by name (a warning when only one of them has names, as scikit-learn does).
     ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
     finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
+    ``check_scale``: refuse entries whose squares leave float64's range (the advice, which
+    divides its inputs by their scale first, checks them after, see ``_scaling.py``).
     """
     if allow_dask and is_dask_array(X):  # skft[dask]
         from ..dask._reduce import as_row_blocks
@@ -75,6 +77,8 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     _check_shape(arr.shape, name, n_features, min_samples)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf.")
+    if not check_scale:
+        return arr
     top = float(np.max(np.abs(arr), initial=0.0))
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:

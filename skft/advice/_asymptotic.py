@@ -134,13 +134,12 @@ def estimate_asymptotic_error(
     coef, intercept = scale.coef(coef), scale.intercept(intercept)
     if task == "regression":
         y = scale.targets(y)
-    alpha_user, aa = aa, scale.alpha(aa)
+    alpha_user, aa = aa, np.asarray(scale.alpha(aa), dtype=np.float64)
     a_fit = float(np.ravel(aa)[0]) if aa.size == 1 else 0.0
     shift = 1.0 if fit_intercept else 0.0
     n_eff = np.maximum(nn - shift, 0.5)
     opts = dict(fit_intercept=bool(fit_intercept), X_unlabeled=X_unlabeled,
                 intercept_scaling=scale.intercept_scaling() if fit_intercept else 1.0)
-    err = scale.y**2
 
     def squeeze(v):
         v = np.asarray(v, dtype=float)
@@ -152,10 +151,9 @@ def estimate_asymptotic_error(
         unk = scale.unknowns(regression_unknowns(model, r, rows, a_fit, pre, se_pre))
         # the regression model takes the number of samples itself (it spends one on the
         # intercept at alpha > 0 and treats it as one more coordinate at alpha = 0)
-        return EstimatedAsymptoticError(
-            unk.pretrained_error, squeeze(model.finetuned(nn, aa) * err), nn, alpha_user, task,
-            unk,
-        )
+        finetuned = squeeze(scale.errors(model.finetuned(nn, aa)))
+        return EstimatedAsymptoticError(unk.pretrained_error, finetuned, nn, alpha_user, task,
+                                        unk)
     if coef.shape[0] == 1:
         targets = [(np.where(y == classes[1], 1.0, -1.0), 0)]
     else:

@@ -37,7 +37,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 from ..theory._classification import _classification_error
 from ..theory._derived import _optimal_alpha
@@ -92,7 +92,7 @@ def logit_interval(rate, stderr, z):
     half = z * float(stderr) / (p * (1.0 - p))
     lo = np.log(p / (1.0 - p)) - half
     hi = np.log(p / (1.0 - p)) + half
-    return float(1.0 / (1.0 + np.exp(-lo))), float(1.0 / (1.0 + np.exp(-hi)))
+    return float(expit(lo)), float(expit(hi))  # (1 / (1 + exp(-x)) overflows far out)
 
 
 def _loo(X, r, alpha, fit_intercept, intercept_scaling=1.0):
@@ -119,6 +119,15 @@ class _ClassificationModel:
         u = self.mu / np.linalg.norm(self.mu)
         rest = self.w - (self.w @ u) * u
         norm = np.linalg.norm(rest)
+        if not norm > 1e-8 * np.linalg.norm(self.w):
+            # w0 along mu (||mu||^2 raised to its Cauchy-Schwarz bound): what is left is
+            # rounding, whose direction is noise; the spread assumption's own direction,
+            # the alternating signs along the eigenvalues (orthogonal to the flat mu)
+            rest = np.where(np.arange(rest.size) % 2 == 0, 1.0, -1.0)
+            if rest.size % 2:
+                rest[-1] = 0.0
+            rest = rest - (rest @ u) * u
+            norm = np.linalg.norm(rest)
         self.rest_dir = rest / norm if norm > 0 else np.zeros_like(rest)
         self.lower = unk.mean_dot_coef**2 / unk.coef_norm2 if unk.coef_norm2 > 0 else 0.0
 
@@ -167,8 +176,12 @@ class _ClassificationModel:
         se_m = self.unk.mean_norm2_se
         prior = se_m > 0 and np.isfinite(se_m)
 
-        def loss(log_m2):
-            m2 = np.exp(log_m2)
+        # searched in log(m2 / ref): free of the units of X, so that the bounded search takes
+        # the same path whatever they are (its tolerance depends on where it stands)
+        ref = max(self.m2, self.lower)
+
+        def loss(log_ratio):
+            m2 = ref * np.exp(log_ratio)
             res = self.result(n_eff, grid, m2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 s_th = np.where(res.q > 0, res.t / np.sqrt(np.maximum(res.q, 1e-300)), 0.0)
@@ -177,12 +190,14 @@ class _ClassificationModel:
                 out += ((m2 - m2_hat) / se_m) ** 2
             return out
 
-        lo = np.log(max(1e-4 * max(self.m2, self.lower), 1e-12))
-        hi = np.log(max(self.m2, self.lower) * 100.0 + 1e-12)
+        if not ref > 0:
+            return self.m2
+        lo = np.log(max(1e-4 * ref, 1e-12) / ref)
+        hi = np.log((ref * 100.0 + 1e-12) / ref)
         if not hi > lo:
             return self.m2
         best = minimize_scalar(loss, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
-        self.m2 = float(np.exp(best.x))
+        self.m2 = float(ref * np.exp(best.x))
         return self.m2
 
 
@@ -198,7 +213,12 @@ def fit_classification_model(
     ``intercept_scaling``: the constant feature's value in the leave-one-out fits at
     ``alpha = 0`` (:class:`GramFactor`).
     """
-    Xc = X - X.mean(axis=0) if fit_intercept else X
+    Xc = X
+    if fit_intercept:
+        Xc = X - X.mean(axis=0)
+        # a constant column centres to exactly 0 (its mean of equal values may be rounded:
+        # a 1e-16 residue would count as one more direction of the spectrum)
+        Xc[:, np.all(X == X[0], axis=0)] = 0.0
     unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=X_unlabeled)
     margin = X @ coef + intercept
     wrong = int(np.count_nonzero(np.where(margin > 0, 1.0, -1.0) != y_pm))

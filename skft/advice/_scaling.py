@@ -41,18 +41,15 @@ from ._estimate import ClassificationUnknowns, RegressionUnknowns
 from ._profile import ShiftProfile
 from ._result import ErrorEstimate, FinetuneAdvice
 from ._spectrum import SpectrumEstimate
-from ._validation import InputScaleError
+from ._validation import InputScaleError, check_gram_range
 
-__all__ = ["ProblemScale", "pow2_scale"]
+__all__ = ["ProblemScale", "pow2_exponent", "rescale_text"]
 
 #: Largest value of the augmented design's constant column (module docstring).
 MAX_INTERCEPT_SCALING = 2.0**13
-#: Range of ``s_x`` and ``s_y``: the answers carry ``s_x^2`` (pulls, eigenvalues) and ``s_y^2``
-#: (errors), which must stay normal float64 numbers (1e-301 to 1e301).
-SCALE_RANGE = (2.0**-500, 2.0**500)
-# the Gram matrices of the normalised arrays must stay inside float64 (as check_features)
-_GRAM_HUGE = 1e300
-_GRAM_TINY = 1e-290
+#: Range of the exponents of ``s_x`` and ``s_y``: the answers carry ``s_x^2`` (pulls,
+#: eigenvalues) and ``s_y^2`` (errors), which must stay normal float64 numbers (1e-301 to 1e301).
+SCALE_EXPONENT = 500
 
 
 def _rms(a):
@@ -64,19 +61,26 @@ def _rms(a):
     return top * float(np.sqrt(np.mean((a / top) ** 2)))
 
 
-def pow2_scale(a):
-    """The power of two ``2^k <= rms(a) < 2^(k+1)``, or 1 when ``a`` is zero.
+def pow2_exponent(a):
+    """The ``k`` of ``2^k <= rms(a) < 2^(k+1)``, or 0 when ``a`` is zero.
 
     Examples
     --------
     >>> import numpy as np
-    >>> pow2_scale(np.array([3.0, -3.0])), pow2_scale(np.zeros(2)), pow2_scale([1e300]) == 2**996
-    (2.0, 1.0, True)
+    >>> pow2_exponent(np.array([3.0, -3.0])), pow2_exponent(np.zeros(2)), pow2_exponent([1e300])
+    (1, 0, 996)
     """
     rms = _rms(a)
-    if not rms > 0:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(rms)[1] - 1)
+    return math.frexp(rms)[1] - 1 if rms > 0 else 0
+
+
+def _pow2(v, k):
+    """``v * 2^k``, exact (inf beyond float64, 0 below it, never 0 * inf); None stays."""
+    if v is None:
+        return None
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(v, k)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 class ProblemScale:
@@ -95,44 +99,42 @@ class ProblemScale:
 
     Attributes
     ----------
-    x, y : float
-        ``s_x`` and ``s_y`` (``s_y = 1`` for classification).
+    kx, ky : int
+        ``s_x = 2^kx`` and ``s_y = 2^ky`` (``ky = 0`` for classification).
     """
 
     def __init__(self, X, y, coef, intercept, *, regression):
-        self.x = pow2_scale(X)
-        if not SCALE_RANGE[0] <= self.x <= SCALE_RANGE[1]:
+        self.kx = pow2_exponent(X)
+        if not -SCALE_EXPONENT <= self.kx <= SCALE_EXPONENT:
             rms = _rms(X)
             raise InputScaleError(
                 f"X has entries of magnitude up to {np.max(np.abs(X)):.3g} (root mean square "
                 f"{rms:.3g}): the advice's pulls alpha and eigenvalues, in units of x^2 "
                 f"(~1e{2 * math.log10(rms):.0f}), {'over' if rms > 1 else 'under'}flow "
                 "float64; rescale X (e.g. with StandardScaler) and coef_init accordingly.")
-        with np.errstate(over="ignore"):
-            coef_x = coef * self.x
+        self.ky = 0
+        coef_x = _pow2(coef, self.kx)
         if not np.all(np.isfinite(coef_x)):
             raise InputScaleError(
                 f"coef_init has entries up to {np.max(np.abs(coef)):.3g} against features of "
                 f"root mean square {_rms(X):.3g}: the pretrained predictions X @ coef_init "
                 "exceed float64's range; coef_init is not on the scale of X.")
-        self.y = 1.0
         if regression:
-            Xn = X / self.x
             with np.errstate(over="ignore", invalid="ignore"):
-                pred = Xn @ coef_x[0]
+                pred = _pow2(X, -self.kx) @ coef_x[0]
             if not np.all(np.isfinite(pred)):
                 raise InputScaleError(
                     "the pretrained predictions X @ coef_init exceed float64's range: "
                     "coef_init is not on the scale of X.")
-            s0 = max(pow2_scale(y), pow2_scale(pred), pow2_scale(intercept))
-            r0 = y / s0 - pred / s0 - intercept[0] / s0
-            self.y = s0 * pow2_scale(r0)
-            if not SCALE_RANGE[0] <= self.y <= SCALE_RANGE[1]:
-                big = self.y > 1
+            k0 = max(pow2_exponent(y), pow2_exponent(pred), pow2_exponent(intercept))
+            r0 = _pow2(y, -k0) - _pow2(pred, -k0) - _pow2(intercept[0], -k0)
+            self.ky = k0 + pow2_exponent(r0)
+            if not -SCALE_EXPONENT <= self.ky <= SCALE_EXPONENT:
+                big = self.ky > 0
                 raise InputScaleError(
                     f"y: the pretrained residuals y - X @ coef_init - intercept_init have a "
-                    f"root mean square of ~{self.y:.3g}: their squares, the advice's errors "
-                    f"(~1e{2 * math.log10(self.y):.0f}), {'over' if big else 'under'}flow "
+                    f"root mean square of ~2^{self.ky}: their squares, the advice's errors "
+                    f"(~1e{2 * self.ky * math.log10(2):.0f}), {'over' if big else 'under'}flow "
                     "float64; rescale y (and coef_init, intercept_init alike).")
 
     # ------------------------------------------------------------------ into the scaled units
@@ -141,82 +143,75 @@ class ProblemScale:
         are refused by name (their Gram matrices would leave float64's range)."""
         if X is None:
             return None
-        if self.x == 1.0:
-            out = X
-        else:
-            out = X / self.x
+        out = X if self.kx == 0 else X * math.ldexp(1.0, -self.kx)
         if name != "X" and not is_dask_array(out):
-            top = float(np.max(np.abs(out), initial=0.0))
-            size = max(out.shape)
-            if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
-                raise InputScaleError(
-                    f"{name} has entries of magnitude up to {top * self.x:.3g} while the "
-                    f"entries of X have root mean square {self.x:.3g} (to a factor 2): the "
-                    f"sums of their squares on the scale of X "
-                    f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram "
-                    f"matrices hold; {name} must hold the same features as X, in the same "
-                    "units.")
+            check_gram_range(out, name, math.ldexp(1.0, self.kx))
         return out
 
     def coef(self, coef):
         """Coefficients in the scaled units, ``coef s_x / s_y``."""
-        return coef * self.x / self.y
+        return _pow2(coef, self.kx - self.ky)
 
     def intercept(self, intercept):
-        return intercept / self.y
+        return _pow2(intercept, -self.ky)
 
     def targets(self, y):
-        return y / self.y if self.y != 1.0 else y
+        return _pow2(y, -self.ky)
 
     def alpha(self, alpha):
-        return alpha / (self.x * self.x)
+        return _pow2(alpha, -2 * self.kx)
 
     def intercept_scaling(self):
         """Value of the augmented design's constant column on ``X / s_x`` (module docstring)."""
-        return min(1.0 / self.x, MAX_INTERCEPT_SCALING)
+        return min(math.ldexp(1.0, -self.kx), MAX_INTERCEPT_SCALING)
 
     # ------------------------------------------------------------------ back to the user's
+    # exponents of two: errors (units of y^2), pulls and eigenvalues (x^2), squared
+    # coefficients (y^2 / x^2)
     @property
     def _err(self):
-        return self.y * self.y
+        return 2 * self.ky
 
     @property
     def _feat(self):
-        return self.x * self.x
+        return 2 * self.kx
 
     def _text(self, text):
         return rescale_text(text, self._feat)
 
+    def errors(self, v):
+        """Errors (MSE) in the user's units."""
+        return _pow2(v, self._err)
+
     def error_estimate(self, est):
         e = self._err
-        return ErrorEstimate(est.value * e, est.stderr * e, est.low * e, est.high * e)
+        return ErrorEstimate(*(_pow2(v, e) for v in (est.value, est.stderr, est.low, est.high)))
 
     def spectrum(self, spec):
         a = self._feat
-        return replace(spec, eigenvalues=spec.eigenvalues * a, trace=spec.trace * a,
-                       trace_sq=spec.trace_sq * a * a)
+        return replace(spec, eigenvalues=_pow2(spec.eigenvalues, a), trace=_pow2(spec.trace, a),
+                       trace_sq=_pow2(spec.trace_sq, 2 * a))
 
     def profile(self, prof):
         if prof is None:
             return None
         e, a = self._err, self._feat
-        u = np.r_[e, np.full(prof.levels.size, e / a)]
-        with np.errstate(over="ignore"):  # inf where the user's units leave float64
-            return replace(
-                prof,
-                eigenvalues=prof.eigenvalues * a,
-                levels=prof.levels * (e / a),
-                noise_var=prof.noise_var * e,
-                resolution=prof.resolution * a,
-                # one factor at a time: a zero entry stays 0 (never 0 * inf)
-                covariance=prof.covariance * u[:, None] * u[None, :],
-                pretrained_covariance=(None if prof.pretrained_covariance is None
-                                       else prof.pretrained_covariance * u * e),
-                pretrained_variance=prof.pretrained_variance * e * e,
-            )
+        u = np.r_[e, np.full(prof.levels.size, e - a)]
+        return replace(
+            prof,
+            eigenvalues=_pow2(prof.eigenvalues, a),
+            levels=_pow2(prof.levels, e - a),
+            noise_var=_pow2(prof.noise_var, e),
+            resolution=_pow2(prof.resolution, a),
+            covariance=_pow2(prof.covariance, u[:, None] + u[None, :]),
+            pretrained_covariance=(None if prof.pretrained_covariance is None
+                                   else _pow2(prof.pretrained_covariance, u + e)),
+            pretrained_variance=_pow2(prof.pretrained_variance, 2 * e),
+        )
 
     def unknowns(self, unk):
-        """The estimated unknowns in the user's units (a tuple: each of them)."""
+        """The estimated unknowns in the user's units (a tuple: each of them); diagnostics
+        whose units leave float64 (a squared shift with X ~1e-150 and y ~1e150) are inf."""
         if isinstance(unk, tuple):
             return tuple(self.unknowns(u) for u in unk)
         e, a = self._err, self._feat
@@ -224,22 +219,22 @@ class ProblemScale:
                      fallbacks=tuple(map(self._text, unk.fallbacks)))
         if isinstance(unk, ClassificationUnknowns):
             return replace(
-                unk, mean_norm2=unk.mean_norm2 * a, mean_norm2_se=unk.mean_norm2_se * a,
-                coef_norm2=unk.coef_norm2 / a, spectrum=self.spectrum(unk.spectrum), **texts)
+                unk, mean_norm2=_pow2(unk.mean_norm2, a),
+                mean_norm2_se=_pow2(unk.mean_norm2_se, a), coef_norm2=_pow2(unk.coef_norm2, -a),
+                spectrum=self.spectrum(unk.spectrum), **texts)
         return replace(
             unk,
-            pretrained_error=unk.pretrained_error * e,
-            pretrained_error_se=unk.pretrained_error_se * e,
-            noise_var=unk.noise_var * e,
-            noise_var_se=unk.noise_var_se * e,
-            shift_norm2=unk.shift_norm2 * (e / a),
-            shift_signal=unk.shift_signal * e,
+            pretrained_error=_pow2(unk.pretrained_error, e),
+            pretrained_error_se=_pow2(unk.pretrained_error_se, e),
+            noise_var=_pow2(unk.noise_var, e),
+            noise_var_se=_pow2(unk.noise_var_se, e),
+            shift_norm2=_pow2(unk.shift_norm2, e - a),
+            shift_signal=_pow2(unk.shift_signal, e),
             spectrum=self.spectrum(unk.spectrum),
-            moment_cov=None if unk.moment_cov is None else unk.moment_cov * (e * e),
-            noise_var_moments=(None if unk.noise_var_moments is None
-                               else unk.noise_var_moments * e),
-            centred_error=None if unk.centred_error is None else unk.centred_error * e,
-            offset2=unk.offset2 * e,
+            moment_cov=_pow2(unk.moment_cov, 2 * e),
+            noise_var_moments=_pow2(unk.noise_var_moments, e),
+            centred_error=_pow2(unk.centred_error, e),
+            offset2=_pow2(unk.offset2, e),
             profile=self.profile(unk.profile),
             **texts,
         )
@@ -247,36 +242,32 @@ class ProblemScale:
     def check(self, check):
         stat = check.statistic
         if check.name == "centring" and stat is not None:  # a squared norm of features
-            stat = stat * self._feat
+            stat = _pow2(stat, self._feat)
         return replace(check, detail=self._text(check.detail), statistic=stat)
 
     def advice(self, adv, alpha):
         """:class:`FinetuneAdvice` in the user's units; ``alpha`` the user's pull."""
         e = self._err
-
-        def err(v):
-            return None if v is None else v * e
-
         return replace(
             adv,
             pretrained_error=self.error_estimate(adv.pretrained_error),
             finetuned_error=self.error_estimate(adv.finetuned_error),
             decision_pretrained_error=self.error_estimate(adv.decision_pretrained_error),
-            gap_stderr=adv.gap_stderr * e,
-            recommended_alpha=adv.recommended_alpha * self._feat,
-            recommended_error=adv.recommended_error * e,
-            loo_error=err(adv.loo_error),
-            gcv_error=err(adv.gcv_error),
+            gap_stderr=_pow2(adv.gap_stderr, e),
+            recommended_alpha=_pow2(adv.recommended_alpha, self._feat),
+            recommended_error=_pow2(adv.recommended_error, e),
+            loo_error=_pow2(adv.loo_error, e),
+            gcv_error=_pow2(adv.gcv_error, e),
             alpha=alpha,
             unknowns=self.unknowns(adv.unknowns),
             assumptions=tuple(map(self._text, adv.assumptions)),
             fallbacks=tuple(map(self._text, adv.fallbacks)),
-            curve_finetuned=err(adv.curve_finetuned),
-            curve_recommended=err(adv.curve_recommended),
+            curve_finetuned=_pow2(adv.curve_finetuned, e),
+            curve_recommended=_pow2(adv.curve_recommended, e),
             per_class=(None if adv.per_class is None
                        else tuple(self.advice(a, alpha) for a in adv.per_class)),
             checks=tuple(self.check(c) for c in adv.checks),
-            realised_spread=err(adv.realised_spread),
+            realised_spread=_pow2(adv.realised_spread, e),
         )
 
 
@@ -296,23 +287,23 @@ def _significant(token):
     return max(len(mantissa), 1)
 
 
-def rescale_text(text, factor):
-    """``text`` with the numbers of :data:`_FEATURE_UNITS` multiplied by ``factor``, printed
-    with as many significant digits as they had.
+def rescale_text(text, exponent):
+    """``text`` with the numbers of :data:`_FEATURE_UNITS` multiplied by ``2^exponent``,
+    printed with as many significant digits as they had.
 
     Examples
     --------
-    >>> rescale_text("n=30 against 12 directions at alpha=0.025: amplification 1.5", 4.0)
+    >>> rescale_text("n=30 against 12 directions at alpha=0.025: amplification 1.5", 2)
     'n=30 against 12 directions at alpha=0.1: amplification 1.5'
     """
-    if factor == 1.0:
+    if exponent == 0:
         return text
 
     def scaled(match):
         token = match.group("value")
         if token == "inf":
             return match.group(0)
-        value = float(token) * factor
+        value = _pow2(float(token), exponent)
         return f"{match.group('label')}{value:.{_significant(token)}g}"
 
     return _FEATURE_UNITS.sub(scaled, text)

@@ -77,16 +77,40 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     _check_shape(arr.shape, name, n_features, min_samples)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf.")
-    if not check_scale:
-        return arr
+    if reference_names is _UNSET and not _distinct_rows(arr, min_samples):
+        raise ValueError(
+            f"{name} has fewer than {min_samples} distinct rows (its {arr.shape[0]} rows repeat "
+            f"each other): repeated rows tell nothing new about the features; the advice "
+            f"needs at least {min_samples} distinct samples.")
+    if check_scale:
+        check_gram_range(arr, name)
+    return arr
+
+
+def check_gram_range(arr, name, scale=None):
+    """Refuse entries whose sums of squares leave float64's range; ``arr`` is the user's
+    ``name``, or that divided by ``scale`` (the root mean square of ``X`` to a factor 2)."""
     top = float(np.max(np.abs(arr), initial=0.0))
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
+        where, hint = "", f"rescale {name} (e.g. with StandardScaler) and coef_init accordingly"
+        if scale is not None:
+            where = f" against features X of root mean square ~{scale:.3g}"
+            hint = f"{name} must hold the features of X, in the same units"
         raise InputScaleError(
-            f"{name} has entries of magnitude up to {top:.3g}: the sums of their squares "
-            f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
-            f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
-    return arr
+            f"{name} has entries of magnitude up to {top * (scale or 1.0):.3g}{where}: the sums "
+            f"of their squares ({'over' if top > 1 else 'under'}flow) are outside what float64 "
+            f"Gram matrices hold; {hint}.")
+
+
+def _distinct_rows(arr, k):
+    """Whether ``arr`` has at least ``k`` distinct rows (stops as soon as it has seen them)."""
+    seen = set()
+    for row in arr:
+        seen.add((row + 0.0).tobytes())  # + 0.0: -0.0 and 0.0 are the same value
+        if len(seen) >= k:
+            return True
+    return k <= 0
 
 
 def _check_shape(shape, name, n_features, min_samples):
@@ -193,7 +217,8 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         if classes is not None or coef.shape[0] > 1:
             task = "classification"
         else:
-            kind = type_of_target(y)
+            with np.errstate(invalid="ignore", over="ignore"):  # its int cast of huge y
+                kind = type_of_target(y)
             if kind == "binary":
                 task = "classification"
             elif kind in ("continuous", "multiclass") and coef.shape[0] == 1:

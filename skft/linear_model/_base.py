@@ -368,22 +368,27 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         alpha = float(self.alpha) if alpha is None else alpha
         # extreme entries: SGD on (X / g, y / g) with alpha / g^2 and b / g, same minimiser
         # (partial_fit: checked on its first batch only, to keep later calls one pass)
+        # a unique minimiser (alpha > 0, or unique least squares with the squared loss): SGD
+        # in the centred parametrisation (same minimiser, better conditioned)
+        centre = self.fit_intercept and not partial and (
+            alpha > 0 or (self.loss == "squared_error" and intercept_fit_is_unique(Xf)))
         g = 1.0
         if first_call or not partial:
             g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
-                          partial=partial, auto_step=self.eta0 == "auto")
+                          partial=partial, auto_step=self.eta0 == "auto", centred=centre)
         if g != 1.0:
             state.intercept = state.intercept / g
             # (a pull beyond 1e250 times the data's curvature is infinite: w = w0)
             state, n_iter = self._run_sgd_scaled(Xf / g, Y / g, y, sw, W0, state, partial,
-                                                 first_call, min(alpha / g / g, 1e250))
+                                                 first_call, min(alpha / g / g, 1e250), centre)
             state.intercept = state.intercept * g
             if state.n_avg > 0:
                 state.avg_intercept = state.avg_intercept * g
             return state, n_iter
-        return self._run_sgd_scaled(Xf, Y, y, sw, W0, state, partial, first_call, alpha)
+        return self._run_sgd_scaled(Xf, Y, y, sw, W0, state, partial, first_call, alpha,
+                                    centre)
 
-    def _run_sgd_scaled(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha):
+    def _run_sgd_scaled(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha, centre):
         n, d = Xf.shape
         if first_call or not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
@@ -403,11 +408,9 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             nnz = Xt.nnz if sp.issparse(Xt) else None
             self.batch_size_ = (auto_batch_size(*Xt.shape, nnz=nnz) if self.batch_size == "auto"
                                 else int(min(self.batch_size, Xt.shape[0])))
-        # a unique minimiser (alpha > 0, or unique least squares with the squared loss): SGD
-        # in the centred parametrisation (same minimiser, better conditioned)
         shift = None
-        centre = self.fit_intercept and not partial and (
-            alpha > 0 or (self.loss == "squared_error" and intercept_fit_is_unique(Xt)))
+        if centre and alpha == 0 and validation is not None:  # unique on the training part?
+            centre = intercept_fit_is_unique(Xt)
         if self.fit_intercept and not partial and not centre and alpha == 0:
             warn_offsets(Xt)
         if centre:

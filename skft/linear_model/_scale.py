@@ -51,7 +51,27 @@ def column_scales(X):
     return np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0)))
 
 
-def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step):
+def centred_column_scales(X):
+    """Largest absolute entry of each column of ``X`` minus its mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> centred_column_scales(np.array([[1000.0, 1.0], [1002.0, -3.0]])).tolist()
+    [1.0, 2.0]
+    """
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        top = X.max(axis=0).toarray().ravel()
+        low = X.min(axis=0).toarray().ravel()
+    elif X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    else:
+        mean, top, low = X.mean(axis=0), X.max(axis=0), X.min(axis=0)
+    return np.maximum(np.abs(top - mean), np.abs(low - mean))
+
+
+def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step, centred=False):
     """Power of two ``g`` by which SGD runs on ``X / g`` (and ``y / g``), or 1.
 
     For extreme entries (beyond ~1e135 or below ~1e-135) SGD runs on the rescaled problem
@@ -70,7 +90,8 @@ def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step):
     far from its limit without a word). When the limit does not depend on the scale (squared
     loss, automatic step, ``fit``, and a unique minimiser: ``alpha > 0`` or ``[X, 1]`` of full
     column rank) SGD runs on the rescaled problem as above; otherwise a ratio beyond 1e4 gives
-    a ConvergenceWarning.
+    a ConvergenceWarning. ``centred``: SGD will run on the centred features (their scales,
+    not the raw ones, then set the balance and the mixed-scale warning).
 
     Examples
     --------
@@ -79,11 +100,14 @@ def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step):
     ...           partial=False, auto_step=True)
     1.0
     """
-    cols = column_scales(X)
-    nonzero = cols[cols > 0]
-    if nonzero.size == 0:
+    raw = column_scales(X)
+    raw_top = float(raw.max(initial=0.0))
+    if raw_top == 0:
         return 1.0
-    top, low = float(nonzero.max()), float(nonzero.min())
+    cols = centred_column_scales(X) if centred else raw
+    nonzero = cols[cols > 0]
+    top = float(nonzero.max()) if nonzero.size else 1.0  # the scale against the intercept
+    low = float(nonzero.min()) if nonzero.size else 1.0
     with np.errstate(over="ignore"):  # beyond float64 (1e300 against 1e-114): inf, said so
         ratio = np.float64(top) / np.float64(low)
         slower = ratio * ratio
@@ -94,7 +118,7 @@ def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step):
             f"~{slower:.0e} times more slowly and may stop far from its limit. "
             "Standardise X (e.g. StandardScaler) or use solver='exact' (squared loss).",
             ConvergenceWarning, stacklevel=5)
-    extreme = not 1.0 / _EXTREME <= top <= _EXTREME
+    extreme = not 1.0 / _EXTREME <= raw_top <= _EXTREME
     unbalanced = fit_intercept and not 1.0 / _BALANCE <= top <= _BALANCE
     if not (extreme or unbalanced):
         return 1.0
@@ -119,10 +143,10 @@ def sgd_scale(X, *, loss, alpha, fit_intercept, partial, auto_step):
                else "alpha=0 with an intercept and fewer samples than coordinates (its limit "
                     "depends on the scale)")
         raise ValueError(
-            f"X has entries of size {top:.1e}: SGD's squared norms and gradients leave "
+            f"X has entries of size {raw_top:.1e}: SGD's squared norms and gradients leave "
             f"float64's range, and it cannot be rescaled internally with {why}. Rescale X "
             "(e.g. StandardScaler) or use solver='exact' (squared loss, any scale).")
-    return float(2.0 ** np.round(np.log2(top)))
+    return float(2.0 ** np.round(np.log2(raw_top)))
 
 
 def intercept_fit_is_unique(X):

@@ -262,6 +262,8 @@ def classification_finetune_helps_intervals(
 
 def _optimal_alpha(finetuned, pretrained, n, scale, n_grid):
     """Grid in log alpha (plus alpha = 0) then bounded refinement, for each n."""
+    if isinstance(n_grid, bool) or not isinstance(n_grid, int | np.integer) or n_grid < 2:
+        raise ValueError(f"n_grid must be an integer >= 2, got {n_grid!r}.")
     grid = np.concatenate([[0.0], scale * np.geomspace(1e-8, 1e8, n_grid)])
     values = finetuned(n[:, None], grid[None, :])
     alphas = np.empty(n.size)

@@ -8,6 +8,7 @@ from ._classification import classification_problem
 from ._regression import regression_problem
 from ._report import _basis_short, _grouped
 from ._result import ErrorEstimate, FinetuneAdvice, merge_intervals
+from ._scaling import ProblemScale
 from ._validation import (
     check_features,
     feature_names,
@@ -115,12 +116,12 @@ def should_finetune(
     log = StageLog(None, "should_finetune", verbose > 0, announce=verbose > 1)
     with log.stage("validation") as notes:
         names = feature_names(X)
-        X = check_features(X, "X")
+        X = check_features(X, "X", check_scale=False)
         n, d = X.shape
         if X_unlabeled is not None:
             X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d,
                                          min_samples=1, reference_names=names, allow_dask=True,
-                                         keep_float32=True)
+                                         keep_float32=True, check_scale=False)
         if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha)
                 and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
@@ -131,22 +132,31 @@ def should_finetune(
         notes.append(f"{task}, n={n}, d={d}"
                      + ("" if X_unlabeled is None else f", {X_unlabeled.shape[0]} unlabelled rows"))
     alpha = float(alpha)
+    # computed on X / s_x and y / s_y (powers of two: X and residuals of order 1), answered
+    # in the user's units: the same advice at every scale (see _scaling.py)
+    scale = ProblemScale(X, y, coef, intercept, regression=task == "regression")
+    X, X_unlabeled = scale.features(X), scale.features(X_unlabeled, "X_unlabeled")
+    coef, intercept = scale.coef(coef), scale.intercept(intercept)
+    if task == "regression":
+        y = scale.targets(y)
     curve_n = _curve_n(n, d)
     common = dict(
-        alpha=alpha,
+        alpha=scale.alpha(alpha),
         fit_intercept=bool(fit_intercept),
         X_unlabeled=X_unlabeled,
         confidence=confidence,
         curve_n=curve_n,
+        intercept_scaling=scale.intercept_scaling() if fit_intercept else 1.0,
     )
-    setting = dict(alpha=alpha, n_samples=n, n_features=d, confidence=confidence)
+    setting = dict(alpha=common["alpha"], n_samples=n, n_features=d, confidence=confidence)
     if task == "regression":
         res = regression_problem(X, y, coef[0], intercept[0], log=log, **common)
-        return _assemble(res, "regression", setting, curve_n)
+        return scale.advice(_assemble(res, "regression", setting, curve_n), alpha)
     if coef.shape[0] == 1:
         y_pm = np.where(y == classes[1], 1.0, -1.0)
         res = classification_problem(X, y_pm, coef[0], intercept[0], log=log, **common)
-        return _assemble(res, "classification", setting, curve_n, classes=classes)
+        return scale.advice(
+            _assemble(res, "classification", setting, curve_n, classes=classes), alpha)
     per_class = []
     for k, cls in enumerate(classes):
         y_pm = np.where(y == cls, 1.0, -1.0)
@@ -158,7 +168,7 @@ def should_finetune(
         res = classification_problem(X, y_pm, coef[k], intercept[k], log=log.child(label),
                                      **common)
         per_class.append(_assemble(res, "classification", setting, curve_n, classes=classes))
-    return _combine(per_class, setting, curve_n, classes)
+    return scale.advice(_combine(per_class, setting, curve_n, classes), alpha)
 
 
 def _assemble(res, task, setting, curve_n, classes=None):

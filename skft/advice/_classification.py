@@ -37,7 +37,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 from ..theory._classification import _classification_error_grouped
 from ..theory._derived import _optimal_alpha
@@ -93,7 +93,7 @@ def logit_interval(rate, stderr, z):
     half = z * float(stderr) / (p * (1.0 - p))
     lo = np.log(p / (1.0 - p)) - half
     hi = np.log(p / (1.0 - p)) + half
-    return float(1.0 / (1.0 + np.exp(-lo))), float(1.0 / (1.0 + np.exp(-hi)))
+    return float(expit(lo)), float(expit(hi))  # (1 / (1 + exp(-x)) overflows far out)
 
 
 def _loo(grams, r, alpha, fit_intercept):
@@ -119,6 +119,15 @@ class _ClassificationModel:
         u = self.mu / np.linalg.norm(self.mu)
         rest = self.w - (self.w @ u) * u
         norm = np.linalg.norm(rest)
+        if not norm > 1e-8 * np.linalg.norm(self.w):
+            # w0 along mu (||mu||^2 raised to its Cauchy-Schwarz bound): what is left is
+            # rounding, whose direction is noise; the spread assumption's own direction,
+            # the alternating signs along the eigenvalues (orthogonal to the flat mu)
+            rest = np.where(np.arange(rest.size) % 2 == 0, 1.0, -1.0)
+            if rest.size % 2:
+                rest[-1] = 0.0
+            rest = rest - (rest @ u) * u
+            norm = np.linalg.norm(rest)
         self.rest_dir = rest / norm if norm > 0 else np.zeros_like(rest)
         self.lower = unk.mean_dot_coef**2 / unk.coef_norm2 if unk.coef_norm2 > 0 else 0.0
         # the theory needs only the sums of mu_j^2, mu_j w_j, w_j^2 over the directions that
@@ -179,8 +188,12 @@ class _ClassificationModel:
         se_m = self.unk.mean_norm2_se
         prior = se_m > 0 and np.isfinite(se_m)
 
-        def loss(log_m2):
-            m2 = np.exp(log_m2)
+        # searched in log(m2 / ref): free of the units of X, so that the bounded search takes
+        # the same path whatever they are (its tolerance depends on where it stands)
+        ref = max(self.m2, self.lower)
+
+        def loss(log_ratio):
+            m2 = ref * np.exp(log_ratio)
             res = self.result(n_eff, grid, m2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 s_th = np.where(res.q > 0, res.t / np.sqrt(np.maximum(res.q, 1e-300)), 0.0)
@@ -189,18 +202,20 @@ class _ClassificationModel:
                 out += ((m2 - m2_hat) / se_m) ** 2
             return out
 
-        lo = np.log(max(1e-4 * max(self.m2, self.lower), 1e-12))
-        hi = np.log(max(self.m2, self.lower) * 100.0 + 1e-12)
+        if not ref > 0:
+            return self.m2
+        lo = np.log(max(1e-4 * ref, 1e-12) / ref)
+        hi = np.log((ref * 100.0 + 1e-12) / ref)
         if not hi > lo:
             return self.m2
         best = minimize_scalar(loss, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
-        self.m2 = float(np.exp(best.x))
+        self.m2 = float(ref * np.exp(best.x))
         return self.m2
 
 
 def fit_classification_model(
     X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054,
-    grams=None, log=NO_LOG,
+    grams=None, log=NO_LOG, intercept_scaling=1.0,
 ):
     """Unknowns, the calibrated model and the measured numbers (a dict).
 
@@ -208,14 +223,19 @@ def fit_classification_model(
     ``pretrained_interval`` its Wilson interval at the normal quantile ``z``, ``decision``
     the pretrained error the decision compares with (:func:`decision_pretrained_error`).
     ``grams``: the :class:`GramCache` of ``X`` (a new one when None); ``log``: a
-    :class:`~skft.utils._stages.StageLog` for ``verbose``.
+    :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``: the
+    constant feature's value in the leave-one-out fits at ``alpha = 0`` (:class:`GramFactor`),
+    used when ``grams`` is None.
     """
-    grams = GramCache(X) if grams is None else grams
+    grams = GramCache(X, intercept_scaling=intercept_scaling) if grams is None else grams
     n, d = X.shape
     with log.stage("moments and spectrum (within-class rows"
                    + (", unlabelled rows)" if X_unlabeled is not None else ")")):
         if fit_intercept:
             Xc, gram = X - X.mean(axis=0), None
+            # a constant column centres to exactly 0 (its mean of equal values may be
+            # rounded: a 1e-16 residue would count as one more direction of the spectrum)
+            Xc[:, np.all(X == X[0], axis=0)] = 0.0
         else:
             Xc, gram = X, grams.kernel() if n <= d else None
         unk = _classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled, gram)
@@ -282,7 +302,7 @@ def _checks(grams, y_pm, r, alpha, fit_intercept, rows):
 
 def classification_problem(
     X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    log=NO_LOG,
+    log=NO_LOG, intercept_scaling=1.0,
 ):
     """All the numbers of the advice for one two-class problem with labels -1/+1.
 
@@ -294,7 +314,7 @@ def classification_problem(
     counted pretrained error rate. ``log``: a :class:`~skft.utils._stages.StageLog`.
     """
     with log.stage("exact and near-duplicate rows"):
-        rows, X, y_pm, grams = _rows(X, y_pm)
+        rows, X, y_pm, grams = _rows(X, y_pm, intercept_scaling)
     if rows.has_duplicates or rows.near_pairs:
         exact = rows.uniform and not rows.label_conflict
         warnings.warn(
@@ -339,13 +359,13 @@ def classification_problem(
                    best_alpha, best_error, helps, curve, curve_best)
 
 
-def _rows(X, y_pm):
+def _rows(X, y_pm, intercept_scaling=1.0):
     """Exact and near duplicates; the distinct rows when the duplicates are uniform, and
     the :class:`GramCache` of the rows analysed."""
     rows = exact_duplicates(X, y_pm, classification=True)
     if rows.has_duplicates and rows.uniform and not rows.label_conflict:
         X, y_pm = X[rows.first], y_pm[rows.first]
-    grams = GramCache(X)
+    grams = GramCache(X, intercept_scaling=intercept_scaling)
     if X.shape[0] == rows.n_unique:
         n, d = X.shape
         gram, r_eff = None, None

@@ -489,9 +489,12 @@ def _classification_unknowns(X, y, coef, intercept, X_unlabeled, gram=None):
         # below the Cauchy-Schwarz bound: project onto it. Recorded always; a warning only when
         # the debiased estimate is not even positive (no class signal detectable at all).
         new = max(floor, 1e-12 * max(spectrum.trace, 1e-300))
+        # quoted in units of tau = tr(Sigma) / d: free of the units of X
+        tau = spectrum.trace / d if spectrum.trace > 0 else 1.0
         fallbacks.append(
-            f"debiased ||mu||^2 = {mean_norm2:.3g} below its Cauchy-Schwarz bound "
-            f"(mu'w0)^2/||w0||^2 = {floor:.3g}: raised to {new:.3g}"
+            f"debiased ||mu||^2 = {mean_norm2 / tau:.3g} tau below its Cauchy-Schwarz bound "
+            f"(mu'w0)^2/||w0||^2 = {floor / tau:.3g} tau: raised to {new / tau:.3g} tau "
+            "(tau = tr(Sigma)/d, the mean eigenvalue)"
         )
         if mean_norm2 <= 0:
             warnings.warn(fallbacks[-1], DegenerateEstimateWarning, stacklevel=3)

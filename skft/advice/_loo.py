@@ -171,6 +171,11 @@ class GramFactor:
     raw_gram : ndarray of shape (n_samples, n_samples), default=None
         ``X X'`` when already computed (kernel side only; not modified): the designs of one
         ``X`` share it.
+    intercept_scaling : float, default=1.0
+        Value ``t`` of the constant feature of the ``"augmented"`` design ``[X, t 1]``
+        (scikit-learn's name for liblinear's synthetic feature). It is 1 for the estimators'
+        model on the user's features; :func:`should_finetune`, which works on ``X / s``, passes
+        ``1 / s`` so that the design is the user's one divided by ``s`` as a whole.
 
     Attributes
     ----------
@@ -199,13 +204,14 @@ class GramFactor:
     ('kernel', (2,))
     """
 
-    def __init__(self, X, intercept="none", raw_gram=None):
+    def __init__(self, X, intercept="none", raw_gram=None, *, intercept_scaling=1.0):
         if intercept not in ("none", "free", "augmented"):
             raise ValueError(f"intercept must be 'none', 'free' or 'augmented', got {intercept!r}.")
         X = np.asarray(X, dtype=float)
         n, d = X.shape
         self.n = n
         self.intercept = intercept
+        self.intercept_scaling = t = float(intercept_scaling)
         self.n_features = d + 1 if intercept == "augmented" else d
         kernel = n <= d + (intercept != "none")
         self.side = "kernel" if kernel else "features"
@@ -213,7 +219,7 @@ class GramFactor:
         if kernel:
             gram = X @ X.T if raw_gram is None else raw_gram
             if intercept == "augmented":
-                gram = gram + 1.0
+                gram = gram + t * t
             elif intercept == "free":
                 g = gram.mean(axis=1)
                 gram = gram - g[:, None] - g[None, :] + g.mean()
@@ -233,7 +239,7 @@ class GramFactor:
             if intercept == "free":
                 Xc = X - X.mean(axis=0)
             elif intercept == "augmented":  # the design (x, 1), nothing free
-                Xc = np.hstack([X, np.ones((n, 1))])
+                Xc = np.hstack([X, np.full((n, 1), t)])
             else:
                 Xc = X
             self.row_sq = np.einsum("ij,ij->i", Xc, Xc)
@@ -438,8 +444,9 @@ class GramCache:
     True
     """
 
-    def __init__(self, X):
+    def __init__(self, X, *, intercept_scaling=1.0):
         self.X = np.asarray(X, dtype=float)
+        self.intercept_scaling = float(intercept_scaling)
         self._raw = None
         self._factors = {}
 
@@ -454,7 +461,8 @@ class GramCache:
         if kind not in self._factors:
             n, d = self.X.shape
             raw = self.kernel() if n <= d + (kind != "none") else None  # kernel side
-            self._factors[kind] = GramFactor(self.X, intercept=kind, raw_gram=raw)
+            self._factors[kind] = GramFactor(self.X, intercept=kind, raw_gram=raw,
+                                             intercept_scaling=self.intercept_scaling)
         return self._factors[kind]
 
 
@@ -464,7 +472,7 @@ def _design(alpha, fit_intercept, n, d):
     return "augmented" if alpha == 0.0 and n <= d + 1 else "free"
 
 
-def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
+def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False, intercept_scaling=1.0):
     """Closed-form leave-one-out residuals of the model fine-tuned from ``w0``.
 
     Exact (no approximation) for the fine-tuned model of the module docstring, computed from
@@ -484,6 +492,8 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
         ``alpha/2 ||w - w0||^2`` next to the mean half squared error).
     fit_intercept : bool, default=False
         Whether the fine-tuned model also fits an intercept.
+    intercept_scaling : float, default=1.0
+        Value of the constant feature at ``alpha = 0`` (see :class:`GramFactor`).
 
     Returns
     -------
@@ -511,7 +521,8 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
     alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
     if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}.")
-    return _loo_residuals(GramCache(X), r, alpha, fit_intercept=fit_intercept)
+    return _loo_residuals(GramCache(X, intercept_scaling=intercept_scaling), r, alpha,
+                          fit_intercept=fit_intercept)
 
 
 def _loo_residuals(grams, r, alpha, *, fit_intercept):
@@ -525,7 +536,8 @@ def _loo_residuals(grams, r, alpha, *, fit_intercept):
         raise ValueError(f"leave-one-out needs at least 3 samples, got n_samples={n}.")
     e, g = [], []
     for a in alphas:
-        ei, gi = grams.factor(_design(a, fit_intercept, n, d)).loo(r, a)
+        kind = _design(a, fit_intercept, n, d)
+        ei, gi = grams.factor(kind).loo(r, a)
         e.append(ei)
         g.append(gi)
     e, g = np.array(e), np.array(g)

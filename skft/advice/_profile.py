@@ -396,11 +396,15 @@ def fit_shift_profile(
     lack = float(np.sum(w * var * resid**2) / np.sum(w * var))
     # sandwich covariance of the weighted fit: theta ~ L y with L = (A'WA + P'P)^-1 M'W,
     # Cov(theta) = L C L' + (A'WA + P'P)^-1 P'P (A'WA + P'P)^-1, Cov(theta, m1) = L C e_m1
-    info = A_all.T @ A_all
+    # (computed on the columns scaled as in the fit: the jitter is relative to every column,
+    # not to the largest, whose units differ: noise variance against squared shifts)
+    As = A_all / scale
+    info_s = As.T @ As
     try:  # NumPy's LAPACK only (one BLAS pool in the advice)
-        inv = Cholesky(info + 1e-12 * np.trace(info) * np.eye(nb + 1)).solve(np.eye(nb + 1))
+        inv_s = Cholesky(info_s + 1e-12 * np.trace(info_s) * np.eye(nb + 1)).solve(np.eye(nb + 1))
     except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(info)
+        inv_s = np.linalg.pinv(info_s)
+    inv = inv_s / np.outer(scale, scale)
     lin = inv @ (M * w[:, None]).T
     post = lin @ cov @ lin.T + inv @ (prior.T @ prior) @ inv
     with_m1 = lin @ cov[:, m]

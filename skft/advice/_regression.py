@@ -170,18 +170,21 @@ def _dicker(factor, rt):
     return float(rt @ Gr - np.sum(factor.row_sq * rt**2)) / (n * (n - 1))
 
 
-def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None, log=NO_LOG):
+def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None, intercept_scaling=1.0,
+               log=NO_LOG):
     """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve.
 
     The observations are the GCV errors along :func:`alpha_path`, the design's pretrained
     error (``mean(r^2)``; with a free intercept the centred ``sum((r - mean r)^2) / (n - 1)``)
     and the Dicker statistic; their covariance is that of quadratic forms in ``r``
-    (:meth:`GramFactor.spectral`). ``log``: a :class:`~skft.utils._stages.StageLog`.
+    (:meth:`GramFactor.spectral`). ``intercept_scaling``: the value of the ``"augmented"``
+    design's constant column (:class:`GramFactor`); ``log``: a
+    :class:`~skft.utils._stages.StageLog`.
     """
     n, d = X.shape
     cache = {} if cache is None else cache
     if "grams" not in cache:
-        cache["grams"] = GramCache(X)
+        cache["grams"] = GramCache(X, intercept_scaling=intercept_scaling)
     with log.stage(f"factorisation of the {kind!r} design") as notes:
         factor = cache["grams"].factor(kind)
         size = n if factor.side == "kernel" else factor.n_features
@@ -349,11 +352,12 @@ def regression_unknowns(model, r, rows, alpha, pre, pre_se):
 
 
 def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, rows=None,
-                         log=NO_LOG):
+                         intercept_scaling=1.0, log=NO_LOG):
     """Designs, model, residuals and row structure for one regression problem.
 
     ``rows`` (a :class:`RowStructure`) is computed when not given; with exact duplicates the
     designs are fitted on the distinct rows (module docstring of :mod:`skft.advice._rows`).
+    ``intercept_scaling``: the value of the ``"augmented"`` design's constant column.
 
     Returns
     -------
@@ -377,7 +381,7 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
     n = Xu.shape[0]
     fits = {}
     # X X' (or X'X and U'U) shared by the designs
-    opts = dict(X_unlabeled=X_unlabeled, cache={}, log=log)
+    opts = dict(X_unlabeled=X_unlabeled, cache={}, log=log, intercept_scaling=intercept_scaling)
     if not fit_intercept:
         fits["none"] = fit_design(Xu, r, "none", alpha=alpha, **opts)
     else:
@@ -494,11 +498,13 @@ def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
 
 def regression_problem(
     X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    log=NO_LOG,
+    log=NO_LOG, intercept_scaling=1.0,
 ):
     """All the numbers of the advice for one regression problem (a dict); ``log``: a
-    :class:`~skft.utils._stages.StageLog` for ``verbose``."""
-    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled, log=log)
+    :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``: the value
+    of the ``"augmented"`` design's constant column."""
+    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled, log=log,
+                intercept_scaling=intercept_scaling)
     with log.stage("exact duplicate rows"):
         rows = exact_duplicates(X, y)
     model, r, rows = fit_regression_model(X, y, coef, intercept, rows=rows, **opts)

@@ -86,15 +86,16 @@ def _gram_eigenvalues(A, gram=None):
     return g, float(np.sum(g**2))
 
 
-def _stats_with_extra(A, U, *, centre=True, augment=False):
+def _stats_with_extra(A, U, *, centre=True, augment=False, t=1.0):
     """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` (``U`` as it is
-    when ``centre`` is False; a constant column 1 appended to both when ``augment``), on the
+    when ``centre`` is False; a constant column ``t`` appended to both when ``augment``), on the
     kernel side: for ``m <= d`` pooled rows (the stacked copy holds at most ``d x d``
     numbers)."""
     mean = U.mean(axis=0) if centre else np.zeros(U.shape[1])
     stacked = np.vstack([A, U - mean])
-    row_sq = np.einsum("ij,ij->i", stacked, stacked) + float(augment)
-    gram = stacked @ stacked.T + float(augment)
+    t2 = t * t if augment else 0.0
+    row_sq = np.einsum("ij,ij->i", stacked, stacked) + t2
+    gram = stacked @ stacked.T + t2
     g = np.maximum(eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2)), row_sq
 
@@ -198,9 +199,9 @@ def _moments_in_blocks(U):
     return RowMoments(N, centre + delta, scatter, third, q2 - N * dd, norm4)
 
 
-def _pooled(A, mom, *, centre, augment=False, AtA=None):
+def _pooled(A, mom, *, centre, augment=False, AtA=None, t=1.0):
     """What the spectrum fit needs of the pooled rows ``[A; U - c]`` (``c`` the mean of ``U``
-    when ``centre``, else 0; a column 1 appended to both when ``augment``), from ``A`` and the
+    when ``centre``, else 0; a column ``t`` appended to both when ``augment``), from ``A`` and the
     moments ``mom`` of ``U``: Gram eigenvalues, ``||.||_F^2``, the number of rows and the
     sums of the rows' squared norms and of their squares. ``AtA``: ``A'A`` when already
     computed."""
@@ -212,10 +213,11 @@ def _pooled(A, mom, *, centre, augment=False, AtA=None):
     gram = (A.T @ A if AtA is None else AtA) + S
     a_sq = np.einsum("ij,ij->i", A, A)
     if augment:
-        col = A.sum(axis=0) + N * mom.mean
+        t2 = t * t
+        col = t * (A.sum(axis=0) + N * mom.mean)
         m_all = float(A.shape[0] + N)
-        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[m_all]])]])
-        q4, q2, a_sq = q4 + 2.0 * q2 + N, q2 + N, a_sq + 1.0
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[t2 * m_all]])]])
+        q4, q2, a_sq = q4 + 2.0 * t2 * q2 + N * t2 * t2, q2 + N * t2, a_sq + t2
     g = np.maximum(eigvalsh(gram), 0.0)
     return (g, float(np.sum(g**2)), A.shape[0] + N, float(a_sq.sum() + q2),
             float(np.sum(a_sq**2) + q4))
@@ -231,7 +233,8 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
     ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
     as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
-    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``). When the pooled
+    column ``t`` appended (``"augmented"``: the second moments of ``(x, t)``, ``t`` the
+    factor's ``intercept_scaling``). When the pooled
     rows outnumber the coordinates, the unlabelled rows enter through their moments
     (:func:`unlabeled_moments`: mean, ``d x d`` scatter, sums of squared norms), computed once
     per ``cache`` for every design, blockwise or on a dask cluster; ``X'X`` is shared too.
@@ -253,6 +256,7 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     d = factor.n_features
     cache = {} if cache is None else cache
     kind = factor.intercept
+    t = getattr(factor, "intercept_scaling", 1.0)  # value of the augmented design's column
     if extra is not None and X.shape[0] + extra.shape[0] > d:
         mom = unlabeled_moments(extra, cache)
         if kind == "free":
@@ -262,13 +266,14 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
                 cache["XtX"] = X.T @ X
             A, AtA = X, cache["XtX"]
         g, fro2, m, sq1, sq2 = _pooled(
-            A, mom, centre=kind == "free", augment=kind == "augmented", AtA=AtA
+            A, mom, centre=kind == "free", augment=kind == "augmented", AtA=AtA, t=t
         )
         return _fit_spectrum(g, fro2, m, sq1, sq2, d, _n_null_pooled(g, m, d), n_grid, n_path)
     if extra is not None:
         A = X - X.mean(axis=0) if kind == "free" else X
         g, fro2, row_sq = _stats_with_extra(
-            A, np.asarray(extra, dtype=float), centre=kind == "free", augment=kind == "augmented"
+            A, np.asarray(extra, dtype=float), centre=kind == "free", augment=kind == "augmented",
+            t=t,
         )
         m = row_sq.size
         return _fit_spectrum(

@@ -1,7 +1,8 @@
 """Decision quality and speed of ``should_finetune``, per family of transfer problems.
 
 Run: ``OPENBLAS_NUM_THREADS=1 nice python benchmarks/bench_advice.py [--quick] [--family F]
-[--loss L [--epsilon E]]``
+[--loss L [--epsilon E]]`` (decision quality), ``python benchmarks/bench_advice.py --timing
+[--timing-unlabeled]`` (speed: no ``OPENBLAS_NUM_THREADS``, the script sets the threads itself)
 
 Synthetic transfer problems with known truth (``skft.datasets``), in families (``FAMILIES``):
 today's easy one (random shift direction, centred features, independent rows, n/d from 0.1
@@ -30,19 +31,28 @@ Per family: ``clear`` problems (the two true errors differ by more than 10 %), t
 of them each method decides right, how often the advice is confident and how many confident
 decisions are wrong among the clear problems, the median relative error of the predicted
 fine-tuned error for n >= 100 (theory and leave-one-out), and the coverage of the advice's
-95 % interval of the fine-tuned error (all problems). ``--timing`` adds the speed of
-``should_finetune`` at n = 500, d = 5000.
+95 % interval of the fine-tuned error (all problems).
+
+Speed (issue 10): ``--timing`` times ``should_finetune`` at n = 500, d = 2000 and 5000
+(regression without and with an intercept, classification) against one n x n Gram + ``eigh``;
+``--timing-unlabeled`` with 20000 unlabelled rows at d = 2000 against their d x d Gram +
+``eigvalsh``, and its peak memory (``tracemalloc``). Each with the default BLAS threads (what
+users get) and one thread (``--threads``), baseline and advice alternating within each of
+``--repeat`` repeats. With ``--timing`` or ``--timing-unlabeled`` alone no family is run.
 """
 
 import argparse
+import contextlib
 import time
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from skft import WarmStartSGDClassifier, WarmStartSGDRegressor
 from skft.advice import should_finetune
 from skft.datasets import exact_test_error, make_transfer_classification, make_transfer_regression
+from skft.utils._progress import progress_bar
 
 METHODS = ("theory", "loo", "cv5")
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")
@@ -236,11 +246,12 @@ def cv5_finetune(p, rng):
     return bool(ft < pre)
 
 
-def evaluate(family, n_problems, seed, loss="squared_error", epsilon=0.1):
+def evaluate(family, n_problems, seed, loss="squared_error", epsilon=0.1, progress=False):
     task, _, maker = FAMILIES[family]
     rng = np.random.default_rng(seed)
     cv_rng = np.random.default_rng(seed + 99)
     rows = []
+    bar = progress_bar(n_problems, family, enable=progress)
     for i in range(n_problems):
         p = maker(rng, int((seed * 100_003 + i) % (2**32 - 1)))
         p.update(loss=loss, epsilon=epsilon)
@@ -292,6 +303,8 @@ def evaluate(family, n_problems, seed, loss="squared_error", epsilon=0.1):
                 ),
             )
         )
+        bar.update()
+    bar.close()
     return rows
 
 
@@ -357,39 +370,106 @@ def print_misses(rows):
 
 
 # ----------------------------------------------------------------------------- timing
-def timing(unlabeled=False):
+def _threads(setting):
+    return threadpool_limits(1) if setting == "1" else contextlib.nullcontext()
+
+
+def _alternate(base, work, repeat):
+    """Best times of ``base`` and ``work`` run alternately ``repeat`` times, and the median
+    of the per-repeat ratios (a loaded machine moves both; the ratio of one repeat is fairer
+    than the ratio of two best times taken minutes apart)."""
+    tb, tw = [], []
+    for _ in range(repeat):
+        for fn, out in ((base, tb), (work, tw)):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    ratios = np.array(tw) / np.array(tb)
+    return min(tb), min(tw), float(np.median(ratios))
+
+
+def _problem(task, n, d, rng):
+    if task == "regression":
+        X = rng.standard_normal((n, d))
+        w = rng.standard_normal(d) / np.sqrt(d)
+        y = X @ w + 0.5 * rng.standard_normal(n)
+        return w + rng.standard_normal(d) / np.sqrt(d), X, y
+    X, y, truth = make_transfer_classification(n, d, random_state=int(rng.integers(1 << 31)))
+    return truth.coef_init, X, y
+
+
+def _quiet(fn):
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn()
+    return run
+
+
+def timing(threads=("default", "1"), repeat=3):
+    """``should_finetune`` at n = 500, d = 2000 and 5000 against one n x n Gram + ``eigh``."""
     rng = np.random.default_rng(0)
-    n, d = 500, 5000
-    X = rng.standard_normal((n, d))
-    w = rng.standard_normal(d) / np.sqrt(d)
-    y = X @ w + 0.5 * rng.standard_normal(n)
-    w0 = w + rng.standard_normal(d) / np.sqrt(d)
-    should_finetune(w0[:200], X[:50, :200], y[:50], fit_intercept=False)  # warm up imports
-    t = time.perf_counter()
-    np.linalg.eigh(X @ X.T)
-    base = time.perf_counter() - t
+    n = 500
+    print(f"\nshould_finetune vs one n x n Gram + eigh (n = {n}; best of {repeat}, alternating; "
+          "ratio of best times [median of per-repeat ratios])")
+    print(f"{'threads':8} {'d':>5} {'task':15} {'intercept':9} {'advice s':>9} {'base s':>7} "
+          f"{'ratio':>6} {'[median]':>8}")
+    for d in (2000, 5000):
+        problems = {task: _problem(task, n, d, rng) for task in ("regression", "classification")}
+        w0, X, y = problems["regression"]
+        should_finetune(w0[:200], X[:50, :200], y[:50])  # warm up imports
+        for setting in threads:
+            with _threads(setting):
+                for task, fit_intercept in (("regression", False), ("regression", True),
+                                            ("classification", False)):
+                    w0, X, y = problems[task]
+
+                    def base(X=X):
+                        np.linalg.eigh(X @ X.T)
+
+                    work = _quiet(lambda w0=w0, X=X, y=y, fi=fit_intercept, task=task:
+                                  should_finetune(w0, X, y, fit_intercept=fi, task=task))
+                    tb, tw, med = _alternate(base, work, repeat)
+                    print(f"{setting:8} {d:>5} {task:15} {str(fit_intercept):9} {tw:>9.3f} "
+                          f"{tb:>7.3f} {tw / tb:>6.2f} [{med:>6.2f}]", flush=True)
+
+
+def timing_unlabeled(threads=("default", "1"), repeat=2, n_unlabeled=20000, d=2000):
+    """With unlabelled rows: against the d x d Gram of the unlabelled rows + ``eigvalsh``;
+    peak memory traced by ``tracemalloc`` (a separate run) against the size of the rows."""
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    n = 500
+    w0, X, y = _problem("regression", n, d, rng)
+    U = rng.standard_normal((n_unlabeled, d))
+    should_finetune(w0[:200], X[:50, :200], y[:50])  # warm up imports
+    print(f"\nshould_finetune with {n_unlabeled} unlabelled rows (n = {n}, d = {d}) vs the "
+          f"d x d Gram of the unlabelled rows + eigvalsh (best of {repeat}, alternating)")
+    print(f"{'threads':8} {'intercept':9} {'advice s':>9} {'base s':>7} {'ratio':>6} "
+          f"{'[median]':>8}")
+    for setting in threads:
+        with _threads(setting):
+            for fit_intercept in (False, True):
+                def base():
+                    np.linalg.eigvalsh(U.T @ U)
+
+                work = _quiet(lambda fi=fit_intercept:
+                              should_finetune(w0, X, y, X_unlabeled=U, fit_intercept=fi))
+                tb, tw, med = _alternate(base, work, repeat)
+                print(f"{setting:8} {str(fit_intercept):9} {tw:>9.2f} {tb:>7.2f} "
+                      f"{tw / tb:>6.2f} [{med:>6.2f}]", flush=True)
+    mib = 2.0**20
     for fit_intercept in (False, True):
-        t = time.perf_counter()
-        should_finetune(w0, X, y, fit_intercept=fit_intercept)
-        t1 = time.perf_counter() - t
-        print(
-            f"should_finetune n=500, d=5000, fit_intercept={fit_intercept}: {t1:.2f} s "
-            f"(one n x n Gram + eigh alone: {base:.2f} s, ratio {t1 / base:.1f})"
-        )
-    if not unlabeled:
-        return
-    U = rng.standard_normal((20000, d))
-    t = time.perf_counter()
-    np.linalg.eigvalsh(U.T @ U)
-    base = time.perf_counter() - t
-    for fit_intercept in (False, True):
-        t = time.perf_counter()
-        should_finetune(w0, X, y, X_unlabeled=U, fit_intercept=fit_intercept)
-        t1 = time.perf_counter() - t
-        print(
-            f"with 20000 unlabelled rows, fit_intercept={fit_intercept}: {t1:.2f} s (the d x d "
-            f"Gram of the unlabelled rows + eigvalsh alone: {base:.2f} s, ratio {t1 / base:.1f})"
-        )
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        _quiet(lambda fi=fit_intercept:
+               should_finetune(w0, X, y, X_unlabeled=U, fit_intercept=fi))()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"peak memory traced, fit_intercept={fit_intercept}: {peak / mib:.0f} MiB "
+              f"(the unlabelled rows: {U.nbytes / mib:.0f} MiB; one d x d matrix: "
+              f"{d * d * 8 / mib:.0f} MiB)", flush=True)
 
 
 def main():
@@ -412,24 +492,34 @@ def main():
     )
     parser.add_argument("--timing", action="store_true", help="also time should_finetune")
     parser.add_argument(
-        "--timing-unlabeled", action="store_true", help="timing with 20000 unlabelled rows"
+        "--timing-unlabeled", action="store_true",
+        help="timing and peak memory with 20000 unlabelled rows",
     )
+    parser.add_argument("--threads", choices=["both", "default", "1"], default="both",
+                        help="BLAS threads of the timings: default, one (threadpoolctl), both")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of each timing")
+    parser.add_argument("--progress", action="store_true",
+                        help="a progress bar per family on stderr (tqdm when installed)")
     args = parser.parse_args()
     n_problems = args.problems or (12 if args.quick else 80)
     families = args.family or list(FAMILIES)
     if args.loss != "squared_error":  # the families of the loss's task
         task = "regression" if args.loss in REGRESSION_LOSSES else "classification"
         families = [f for f in families if FAMILIES[f][0] == task]
-    if args.timing_unlabeled and args.family is None and not args.quick:
+    if (args.timing or args.timing_unlabeled) and args.family is None and not args.quick:
         families = []
     print(HEADER)
     for k, name in enumerate(families):
-        rows = evaluate(name, n_problems, args.seed * 1000 + k, args.loss, args.epsilon)
+        rows = evaluate(name, n_problems, args.seed * 1000 + k, args.loss, args.epsilon,
+                        progress=args.progress)
         print(line(name + ("" if FAMILIES[name][1] else " (easy)"), summarise(rows)), flush=True)
         if args.misses:
             print_misses(rows)
-    if args.timing or args.timing_unlabeled:
-        timing(unlabeled=args.timing_unlabeled)
+    threads = ("default", "1") if args.threads == "both" else (args.threads,)
+    if args.timing:
+        timing(threads, args.repeat)
+    if args.timing_unlabeled:
+        timing_unlabeled(threads, max(2, args.repeat - 1))
 
 
 if __name__ == "__main__":

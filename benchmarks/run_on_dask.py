@@ -7,14 +7,15 @@ seeded by its item, so the numbers do not depend on where or in which order the 
 Run (``pip install -e ".[dask]"``)::
 
     python benchmarks/run_on_dask.py montecarlo [--slow] [--seeds 10] [--d 400]
-    python benchmarks/run_on_dask.py advice [--quick] [--seed-sets 0 1] [--task both]
+    python benchmarks/run_on_dask.py advice [--quick] [--seed 1] [--family F ...]
 
 Where it runs: ``--workers N`` starts a local cluster of N single-threaded worker processes
 (default 2), ``--workers 0`` runs the tasks in this process, ``--scheduler ADDRESS`` connects
 to a running cluster (e.g. ``tcp://scheduler:8786``; its workers need skft installed, the task
 code itself is shipped with the tasks). Units of work: the sweep, one (case, seed) replicate;
-the benchmark, one seed set of one task (``evaluate`` draws its problems in sequence from one
-generator, so a seed set is the smallest unit that reproduces the serial run exactly).
+the benchmark, one family (``evaluate`` draws a family's problems in sequence from one
+generator seeded as in the serial run, so a family is the smallest unit that reproduces the
+serial run exactly).
 """
 
 import argparse
@@ -76,10 +77,10 @@ def call(item):
     return func(*args)
 
 
-def advice_rows(evaluate, task, n_problems, seed):
-    """One seed set of the decision benchmark, the rows without their arrays (the report
+def advice_rows(evaluate, family, n_problems, seed):
+    """One family of the decision benchmark, the rows without their arrays (the report
     needs only the numbers, and the arrays would travel back from the workers)."""
-    rows = evaluate(task, n_problems, seed=seed)
+    rows = evaluate(family, n_problems, seed)
     return [{k: v for k, v in r.items() if k not in ("X", "y", "truth")} for r in rows]
 
 
@@ -110,12 +111,12 @@ def print_sweep(results, d, n_seeds):
 
 
 def run_advice(tasks, client, progress=True):
-    """One task per ``(task, n_problems, seed)``; the rows of each, in order."""
+    """One task per ``(family, n_problems, seed)``; the rows of each, in order."""
     from skft.dask import map_tasks
 
     evaluate = bench_advice().evaluate
     items = [pack(advice_rows, evaluate, *t) for t in tasks]
-    return map_tasks(call, items, client=client, progress=progress, desc="seed sets")
+    return map_tasks(call, items, client=client, progress=progress, desc="families")
 
 
 def make_client(args):
@@ -147,11 +148,12 @@ def main(argv=None):
     parser.add_argument("--slow", action="store_true", help="montecarlo: the d = 2000 cases")
     parser.add_argument("--seeds", type=int, default=None, help="montecarlo: seeds per case")
     parser.add_argument("--d", type=int, default=None, help="montecarlo: n_features")
-    parser.add_argument("--quick", action="store_true", help="advice: fewer problems")
-    parser.add_argument("--seed-sets", type=int, nargs="+", default=[0],
-                        help="advice: seed sets S (problems seeded 1 + 2S and 2 + 2S)")
-    parser.add_argument("--task", choices=("both", "regression", "classification"),
-                        default="both")
+    parser.add_argument("--quick", action="store_true", help="advice: 12 problems per family")
+    parser.add_argument("--problems", type=int, default=None, help="advice: per family")
+    parser.add_argument("--seed", type=int, default=1, help="advice: the seed set, as "
+                        "bench_advice.py --seed")
+    parser.add_argument("--family", action="append", default=None,
+                        help="advice: a family of bench_advice.FAMILIES (default all)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers: dask's nanny sets it too
     client = make_client(args)
@@ -167,17 +169,16 @@ def main(argv=None):
             print_sweep(run_sweep(cases, d, seeds, client, progress), d, seeds)
         else:
             adv = bench_advice()
-            n_reg, n_cls = (60, 40) if args.quick else (400, 250)
-            tasks = []
-            for s in args.seed_sets:
-                if args.task in ("both", "regression"):
-                    tasks.append(("regression", n_reg, 1 + 2 * s))
-                if args.task in ("both", "classification"):
-                    tasks.append(("classification", n_cls, 2 + 2 * s))
-            for (task, _, seed), rows in zip(tasks, run_advice(tasks, client, progress),
-                                             strict=True):
-                title = "Regression" if task == "regression" else "Classification (binary)"
-                adv.report(rows, f"{title}, seed {seed}")
+            n_problems = args.problems or (12 if args.quick else 80)
+            families = args.family or list(adv.FAMILIES)
+            # seeded as bench_advice.py: the same problems and numbers as the serial run
+            tasks = [(name, n_problems, args.seed * 1000 + k)
+                     for k, name in enumerate(families)]
+            rows = run_advice(tasks, client, progress)
+            print(adv.HEADER)
+            for (name, _, _), part in zip(tasks, rows, strict=True):
+                hard = adv.FAMILIES[name][1]
+                print(adv.line(name + ("" if hard else " (easy)"), adv.summarise(part)))
     finally:
         if client:
             cluster = getattr(client, "cluster", None)

@@ -412,8 +412,14 @@ def test_advise_verbose_stages_on_stderr(diabetes_files):
     for stage in ("reading --X", "reading --y", "reading --coef", "should_finetune (",
                   "Intercept: pretrained 152"):
         assert stage in err, err
-    assert err.count("done in") == 4
-    assert all(line.startswith("skft advise: [") for line in err.splitlines())
+    assert sum("skft advise: [" in line and "done in" in line for line in err.splitlines()) == 4
+    # the stages of should_finetune itself (issue 12), started and done, on the same stderr
+    for stage in ("validation", "factorisation of the 'free' design", "spectrum of the",
+                  "shift profile of the", "leave-one-out", "assumption checks",
+                  "recommended alpha"):
+        assert "should_finetune: [" in err and stage in err, (stage, err)
+    assert all(line.startswith(("skft advise: [", "should_finetune: ["))
+               for line in err.splitlines())
 
 
 # ---------------------------------------------------------------------- failures: one line

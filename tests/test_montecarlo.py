@@ -23,6 +23,9 @@ from skft.datasets import exact_test_error, make_transfer_classification, make_t
 from skft.linear_model import WarmStartSGDClassifier, WarmStartSGDRegressor
 from skft.theory import classification_error, regression_risk
 
+# simulations: one BLAS thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 Z = 4.0
 N_SEEDS = 10
 D = 400
@@ -144,13 +147,18 @@ def main(argv):  # pragma: no cover - reporting script
     cases, d, seeds = (SLOW_CASES, 2000, 5) if slow else (CASES, D, N_SEEDS)
     worst = 0.0
     print(f"d = {d}, {seeds} seeds per case")
+    from skft.utils._progress import progress_bar
+
+    bar = progress_bar(len(cases), "cases", enable="--no-progress" not in argv)
     for case in cases:
         res = simulate(*case, d=d, n_seeds=seeds)
+        bar.update()
         worst = max(worst, res["rel_gap"])
         print(
             f"{_ids(case):55s} theory {res['theory']:.4f} sim {res['realised']:.4f} "
             f"rel gap {res['rel_gap']:.4f} gap/se {abs(res['gap']) / res['se']:.2f}"
         )
+    bar.close()
     print(f"worst relative gap: {worst:.4f}")
 
 

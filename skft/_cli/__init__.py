@@ -5,5 +5,5 @@ the chosen command's ``run(args, stdout, stderr)``, which returns the exit statu
 (``_main``: every failure one line on stderr, exit 2). Reading the inputs of ``advise``:
 ``_files`` (regular files only, size cap, no pickles), ``_text`` (delimiter, header line,
 index column), ``_io`` (arrays and label vectors), ``_inputs`` (cross-checks and the
-intercept); ``_log`` prints ``--verbose`` stages.
+intercept); ``--verbose`` stages are printed by :class:`skft.utils._stages.StageLog`.
 """

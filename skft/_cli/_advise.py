@@ -1,16 +1,17 @@
 """``skft advise``: should I fine-tune my pretrained model? Answered from the user's files."""
 
 import argparse
+import contextlib
 import json
 import math
 import warnings
 
 import numpy as np
 
+from ..utils._stages import StageLog
 from ._files import DEFAULT_MAX_BYTES, format_size, parse_size
 from ._inputs import FILE_NAMES, load_inputs, per_file_modes, source_lines
 from ._io import InputFileError
-from ._log import StageLog
 from ._text import parse_delimiter
 
 __all__ = ["add_parser", "run"]
@@ -215,7 +216,8 @@ def add_parser(subparsers):
     )
     out.add_argument(
         "-v", "--verbose", action="store_true",
-        help="print the stages and their timings on stderr",
+        help="print the stages and their timings on stderr (reading the files, and each "
+        "stage of the advice: factorisation, spectrum, profile, leave-one-out, checks)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -286,6 +288,7 @@ def _advice(inputs, args):
             confidence=args.confidence,
             loss=_losses(args),
             epsilon=args.epsilon,
+            verbose=2 if args.verbose else 0,
         )
     except (ArithmeticError, np.linalg.LinAlgError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else ""
@@ -318,7 +321,8 @@ def run(args, stdout, stderr):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g}, "
-                       f"loss={_losses(args)})"):
+                       f"loss={_losses(args)})"), \
+                contextlib.redirect_stderr(stderr):  # its --verbose stages
             advice = _advice(inputs, args)
     seen = set()
     for w in caught:

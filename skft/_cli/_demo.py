@@ -248,8 +248,8 @@ def _figure(results, output_dir, stdout):
 
 def run(args, stdout, stderr):
     """Run ``skft demo``; return the exit status."""
+    from ..utils._stages import StageLog
     from ._io import InputFileError
-    from ._log import StageLog
 
     log = StageLog(stderr, "skft demo", args.verbose)
     start = time.perf_counter()

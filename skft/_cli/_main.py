@@ -8,6 +8,7 @@ unexpected exception). With ``--verbose`` an unexpected exception also prints it
 import argparse
 import contextlib
 import os
+import re
 import sys
 import traceback
 
@@ -19,7 +20,13 @@ __all__ = ["build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (the usage is in ``--help``)."""
+    """An argument parser whose usage errors are one line (the usage is in ``--help``), and
+    for which ``-1e-05`` is a number (argparse only knows ``-1`` and ``-1.5``; it would read
+    ``--intercept -1e-05`` as an option without its value)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")

@@ -110,10 +110,11 @@ class Design:
             G = np.block([[G, col[:, None]], [col[None, :], np.array([[float(sq @ sq)]])]])
         return G, cancel
 
-    def explicit(self, side):
+    def explicit(self, side, min_norm=False):
         """A dense copy ``A / colscale`` with exact power-of-two scales that keep every
-        square in range: one global scale on the kernel side (it keeps the minimum-norm
-        solution), one per column on the primal side."""
+        square in range: one global scale on the kernel side or for a minimum-norm solution
+        (``min_norm``: a global scale keeps it, per-column scales would change its metric),
+        one per column on the primal side (a unique minimiser)."""
         X = self.X
         A = X.toarray() if sp.issparse(X) else np.array(X, dtype=np.float64)
         if self.mode == "centred":
@@ -122,7 +123,7 @@ class Design:
             A = np.hstack([A, np.ones((A.shape[0], 1))])
         A *= self.sq[:, None]
         amax = np.max(np.abs(A), axis=0) if A.size else np.zeros(self.p)
-        if side == "kernel":
+        if side == "kernel" or min_norm:
             top = float(amax.max()) if amax.size else 0.0
             cs = pow2(top) if top > 0 else 1.0
         else:

@@ -68,6 +68,7 @@ Gram. A result that does not fit in float64 raises :class:`ExactOverflowError`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -339,17 +340,31 @@ def _tier_svd(A, R, cdiag, side, anchor=None):
     return u if colnorm is None else u / colnorm[:, None]
 
 
-def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
+def _say(log, message, start=None):
+    """``log(message)`` (with the seconds since ``start``) when a stage log is given."""
+    if log is not None:
+        log(message if start is None else f"{message}: {time.perf_counter() - start:.3f} s")
+
+
+def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1, min_norm=False,
+              log=None):
     """``argmin ||A dz - R||^2 + c ||dz - anchor||^2`` (minimum norm if not unique) on ``A``.
 
     Returns ``(dz, method, steps, A)`` with ``dz`` in the original coordinates, or None when
     tier 1 fails and ``fallback`` is False. ``anchor`` (default 0) only on the primal side;
-    ``first_tier=2`` skips tier 1."""
+    ``first_tier=2`` skips tier 1; ``min_norm``: the minimiser may not be unique, so an
+    explicit copy is scaled globally (per-column scales would change the norm). ``log``: a
+    callable receiving one line per stage (the estimators' ``verbose``)."""
+    start = time.perf_counter()
     M, cancel = A.gram(side)
+    _say(log, f"Gram matrix ({side} side, {M.shape[0]} x {M.shape[0]}, {A.mode} design)", start)
     if not (gram_is_safe(M) and zero_diag_is_genuine(A, M, side)) or (
             A.mode == "centred" and cancel > _CENTRE_CANCEL):
-        A = A.explicit(side)
+        start = time.perf_counter()
+        A = A.explicit(side, min_norm)
         M, _ = A.gram(side)
+        _say(log, "Gram recomputed on an explicitly rescaled / centred copy (extreme scales "
+             "or a centring that cancels digits)", start)
         if not np.all(np.isfinite(M)):
             raise ExactOverflowError(
                 "the exact solver overflowed: the entries of X span too many orders of "
@@ -363,23 +378,37 @@ def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
             return None
         return anchor * (cs[:, None] if np.ndim(cs) else cs)
 
-    out = _tier_cholesky(A, M, R, cdiag, side, stored(cs)) if first_tier == 1 else None
+    out = None
+    if first_tier == 1:
+        start = time.perf_counter()
+        out = _tier_cholesky(A, M, R, cdiag, side, stored(cs))
+        _say(log, "Cholesky factorisation " + (
+            "not accepted (singular or too ill-conditioned)" if out is None else
+            f"accepted ({'no refinement needed' if out[1] == 0 else f'{out[1]} refinement steps'})"
+        ), start)
     method = "cholesky"
     if out is None and not fallback:
         return None
     if out is None and c == 0:
+        start = time.perf_counter()
         out = _tier_eigh(A, M, R, cdiag, side)
         method = "eigh"
+        _say(log, "fallback: pseudo-inverse of the Gram matrix (eigh) " + (
+            "not accepted (a dropped direction is not negligible for X)" if out is None
+            else f"accepted ({out[1]} refinement steps)"), start)
     if out is None and c > 0 and side == "kernel" and A.p <= _PRIMAL_RETRY:
         # an ill-conditioned kernel with a unique (ridge) minimiser: the column-equilibrated
         # normal equations, affordable for a few thousand coordinates, are accurate
         # coefficient by coefficient when well conditioned (the SVD below only norm-wise)
-        retry = _solve_ls(Design(A.X, A.sq, A.mode, A.m), R, c, "primal", fallback=False)
+        _say(log, f"fallback: the normal equations ({A.p} x {A.p}, columns equilibrated)")
+        retry = _solve_ls(Design(A.X, A.sq, A.mode, A.m), R, c, "primal", fallback=False,
+                          log=log)
         if retry is not None:
             return retry
     if out is None:
+        start = time.perf_counter()
         if A.dense is None:
-            A = A.explicit(side)
+            A = A.explicit(side, min_norm)
             cs = A.colscale
             cdiag = _ridge(c, cs)
         try:
@@ -389,6 +418,7 @@ def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
                 f"the exact solver's SVD did not converge ({exc}); rescale X or use "
                 "solver='sgd'") from exc
         method = "svd"
+        _say(log, "fallback: SVD of the design", start)
     u, steps = out
     dz = u / (cs[:, None] if np.ndim(cs) else cs)
     return dz, method, steps, A
@@ -396,7 +426,7 @@ def _solve_ls(A, R, c, side, *, fallback=True, anchor=None, first_tier=1):
 
 # --------------------------------------------------------------------------- entry point
 def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
-                sample_weight=None, coef_start=None, intercept_start=None):
+                sample_weight=None, coef_start=None, intercept_start=None, log=None):
     """Closed-form point that squared-loss SGD from the start converges to.
 
     See the module docstring for the objective, the intercept rule and the numerics.
@@ -415,6 +445,9 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     coef_start, intercept_start : ndarray or None
         Where SGD starts (defaults: the anchor). Matters only for ``alpha = 0``, where the limit
         is the least-squares solution closest to the start.
+    log : callable or None
+        Receives one line per stage (Gram matrix, factorisation, refinement, fallback), with
+        its time: the estimators' ``verbose``.
 
     Returns
     -------
@@ -440,7 +473,7 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         sol = _solve_exact(X, Y, coef_anchor, intercept_anchor, alpha=alpha,
                            fit_intercept=fit_intercept, sample_weight=sample_weight,
-                           coef_start=coef_start, intercept_start=intercept_start)
+                           coef_start=coef_start, intercept_start=intercept_start, log=log)
     if not (np.all(np.isfinite(sol.coef)) and np.all(np.isfinite(sol.intercept))):
         raise ExactOverflowError(
             "the exact solver overflowed (non-finite coefficients): the solution does not fit "
@@ -449,7 +482,7 @@ def solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
 
 
 def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
-                 sample_weight=None, coef_start=None, intercept_start=None):
+                 sample_weight=None, coef_start=None, intercept_start=None, log=None):
     W0 = np.asarray(coef_anchor, dtype=np.float64)
     b0 = np.asarray(intercept_anchor, dtype=np.float64)
     Ws = W0 if coef_start is None else np.asarray(coef_start, dtype=np.float64)
@@ -473,15 +506,24 @@ def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
     side = "kernel" if n < d + int(fit_intercept) else "primal"
     b_fixed = None if fit_intercept else b0
     out = None
-    if side == "primal":
+    mode = "centred" if fit_intercept else "plain"
+    # a zero column (a constant one beside the intercept) leaves the alpha = 0 minimiser
+    # non-unique: SGD keeps the start's coefficient there (shares the move with the intercept)
+    if side == "primal" and not (alpha == 0 and _null_columns(X, mode == "centred")):
         # The minimiser is unique in the common case: solve for w itself (from 0, the pull
         # toward w0 entering the normal equations), so that y - X w0 never cancels.
-        mode = "centred" if fit_intercept else "plain"
         W_from = np.zeros_like(W0)
         b_from = np.zeros_like(b0) if fit_intercept else b0
         R, rbar, rscale, m = _residual(X, Y, W_from, b_from, s, sq, mode)
-        out = _solve_ls(Design(X, sq, mode, m), R, c, side, fallback=alpha > 0,
-                        anchor=(W0 / rscale) if alpha > 0 else None)
+        design = Design(X, sq, mode, m)
+        out = _solve_ls(design, R, c, side, fallback=alpha > 0,
+                        anchor=(W0 / rscale) if alpha > 0 else None, log=log)
+        if out is None and alpha == 0:
+            # tier 1 could not vouch for an ill-conditioned Gram; the minimiser may still be
+            # unique, which per-column scaling (exact powers of two) does not change: only a
+            # rank-deficient design needs the closest point below (features far smaller
+            # than the intercept's 1 are not negligible for a unique minimiser)
+            out = _unique_by_svd(design, R)
     if out is None:
         # alpha = 0: the least-squares point closest to the start (the SGD limit) in the
         # augmented coordinates; on the primal side only when the minimiser is not unique
@@ -490,8 +532,11 @@ def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
         W_from = W0 if alpha > 0 else Ws
         b_from = bs if fit_intercept else b0
         R, rbar, rscale, m = _residual(X, Y, W_from, b_from, s, sq, mode)
+        if side == "primal":
+            _say(log, "the least-squares minimiser is not unique or too ill-conditioned: the "
+                 "one closest to the start, on the augmented design (pseudo-inverse or SVD)")
         out = _solve_ls(Design(X, sq, mode, m), R, c, side, first_tier=2 if side == "primal"
-                        else 1)
+                        else 1, min_norm=alpha == 0, log=log)
     dz, method, steps, A = out
     dz = dz * rscale
     if mode == "centred":
@@ -508,10 +553,33 @@ def _solve_exact(X, Y, coef_anchor, intercept_anchor, *, alpha, fit_intercept,
                          method=method, refinements=int(steps), rounding=rounding)
 
 
+def _unique_by_svd(A, R):
+    """``(dz, "svd", 0, A)`` from the SVD of the column-scaled design when it has full column
+    rank by lstsq's rule, else None."""
+    E = A.explicit("primal")
+    U, sig, Vt = np.linalg.svd(E.dense, full_matrices=False)
+    if sig.size < E.p or not sig[-1] > _EPS * max(E.dense.shape) * sig[0]:
+        return None
+    u = Vt.T @ ((U.T @ R) / sig[:, None])
+    cs = E.colscale
+    return u / (cs[:, None] if np.ndim(cs) else cs), "svd", 0, E
+
+
+def _null_columns(X, centred):
+    """Whether a column of ``X`` is zero (``centred``: constant), exactly."""
+    if sp.issparse(X):
+        top = X.max(axis=0).toarray().ravel()
+        low = X.min(axis=0).toarray().ravel()
+    else:
+        top, low = X.max(axis=0), X.min(axis=0)
+    same = top == low
+    return bool(np.any(same if centred else same & (top == 0)))
+
+
 def _residual(X, Y, W, b, s, sq, mode):
     """``(R, rbar, rscale, m)``: the weighted residual ``S^1/2 (y - X W - b)`` of the start
     (centred in "centred" mode, with weighted means ``rbar`` and feature means ``m``), divided
-    by the power of two ``rscale`` when its size is extreme."""
+    by the power of two ``rscale`` that brings it to order one."""
     n = X.shape[0]
     r = Y - np.asarray(X @ W) - b[None, :]
     if not np.all(np.isfinite(r)):
@@ -525,7 +593,9 @@ def _residual(X, Y, W, b, s, sq, mode):
         r = r - rbar[None, :]
     R = r * sq[:, None]
     rmax = float(np.max(np.abs(R))) if R.size else 0.0
-    rscale = pow2(rmax) if (rmax > 0 and not 2.0**-400 < rmax < 2.0**400) else 1.0
+    # always to order one (exact): the dual K^-1 R ~ |R| / |X|^2 must not overflow when
+    # |R| and 1 / |X|^2 are both large though their quotient |X'| |R| / |X|^2 is not
+    rscale = pow2(rmax) if rmax > 0 else 1.0
     return R / rscale, rbar, rscale, m
 
 

@@ -153,30 +153,6 @@ class RowMoments:
         Cb, tb, q2b, q4b = other._shifted(mean - other.mean)
         return RowMoments(N, mean, Ca + Cb, ta + tb, q2a + q2b, q4a + q4b)
 
-    def spectrum_stats(self, A):
-        """What a spectrum estimate of the pooled rows ``[A; U - M]`` needs.
-
-        ``A`` (in memory, already centred by the caller) is stacked with these rows centred at
-        their own mean ``M``, as :func:`skft.advice.estimate_spectrum` pools unlabelled rows.
-
-        Returns
-        -------
-        g : ndarray of shape (n_features,)
-            Eigenvalues (clipped at 0) of the pooled ``d x d`` Gram ``A'A + C``.
-        fro2 : float
-            ``||A'A + C||_F^2 = sum g^2``.
-        n_rows : int
-            Pooled rows ``m``.
-        norm2, norm4 : float
-            Sums over the pooled rows of their squared norms and of its square.
-        """
-        A = np.asarray(A, dtype=np.float64)
-        gram = A.T @ A + self.scatter
-        g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
-        a_sq = np.einsum("ij,ij->i", A, A)
-        return (g, float(np.sum(g**2)), A.shape[0] + self.n_rows,
-                float(a_sq.sum() + self.norm2), float(np.sum(a_sq**2) + self.norm4))
-
 
 def cross_moments(X, R, sample_weight=None):
     """:class:`CrossMoments` of one block of rows.

@@ -291,6 +291,15 @@ def _remaining_distance(changes, window=3):
     return c / (1.0 - rho) if rho < 1.0 else np.inf
 
 
+def _column_rms(X):
+    """Root mean square of each column of ``X`` (dense or CSR): the unit of its coefficient."""
+    if sp.issparse(X):
+        return np.sqrt(np.asarray(X.multiply(X).mean(axis=0)).ravel())
+    top = np.max(np.abs(X), axis=0, initial=0.0)
+    safe = np.where(top > 0, top, 1.0)  # no overflow or underflow in the squares
+    return top * np.sqrt(np.mean((X / safe) ** 2, axis=0))
+
+
 def _objective(loss, X, Y, s, W, b):
     P = X @ W + b[None, :]
     P = np.asarray(P)
@@ -484,6 +493,11 @@ def _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha, eta
     no_improve = 0
     converged = False
     changes, inners, prev_step = [], [], None
+    # changes and sizes in the units of the predictions (a coefficient times its column's
+    # root mean square; the intercept when fitted): the stopping rule does not depend on the
+    # units of X (X -> c X, w -> w / c) nor weigh a fixed intercept
+    unit = _column_rms(X)[:, None] if cfg.tol is not None else None
+    moving_b = 1.0 if cfg.fit_intercept else 0.0
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
         order = rng.permutation(n) if cfg.shuffle else None
@@ -509,9 +523,10 @@ def _epochs(stepper, X, W0, state, cfg, loss, rng, validation, mu, B, alpha, eta
             score = epoch_loss / (n if not weighted else s.sum())
             if alpha > 0:
                 score += 0.5 * alpha * float(np.sum((out_W - W0) ** 2))
-        dW, db = out_W - prev_W, out_b - prev_b
+        dW, db = (out_W - prev_W) * unit, (out_b - prev_b) * moving_b
         change = max(np.max(np.abs(dW), initial=0.0), np.max(np.abs(db), initial=0.0))
-        scale = max(np.max(np.abs(out_W), initial=0.0), np.max(np.abs(out_b), initial=0.0))
+        scale = max(np.max(np.abs(out_W * unit), initial=0.0),
+                    np.max(np.abs(out_b * moving_b), initial=0.0))
         if prev_step is not None:
             inners.append(float(np.vdot(dW, prev_step[0]) + np.vdot(db, prev_step[1])))
         prev_step = (dW, db)

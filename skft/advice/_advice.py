@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..utils._stages import StageLog
 from ._candidates import check_same_start, resolve_finetunings, resolve_task
 from ._classification import classification_problem
 from ._keep import keep_problem, paired_se, pretrained_measurement
@@ -12,6 +13,7 @@ from ._loss_problem import NoPrediction, classification_loss_problem, regression
 from ._multiclass import class_codes, multiclass_problem
 from ._regression import _z, regression_problem
 from ._result import CandidateAdvice, ErrorEstimate, FinetuneAdvice, merge_intervals
+from ._scaling import ProblemScale
 from ._validation import (
     check_features,
     feature_names,
@@ -41,6 +43,7 @@ def should_finetune(
     loss="squared_error",
     epsilon=0.1,
     noise=None,
+    verbose=0,
 ):
     """Decide whether fine-tuning from ``coef_init`` on ``(X, y)`` beats the pretrained model.
 
@@ -120,6 +123,11 @@ def should_finetune(
         on the whole law (see :func:`skft.theory.noise_law`; a named law is scaled to the
         estimated noise variance). Default Gaussian, an assumption the ``noise_law`` check
         tests on the start's residuals.
+    verbose : int, default=0
+        Progress on stderr: with 1, one line per stage when it ends, with its duration
+        (validation; per intercept design the Gram factorisation, the spectrum estimate and
+        the shift profile; rows, leave-one-out, checks, curves); with 2, also a line when a
+        stage starts. 0 prints nothing.
 
     Returns
     -------
@@ -156,38 +164,58 @@ def should_finetune(
     >>> advice.loss
     'log_loss'
     """
-    names = feature_names(X)
-    X = check_features(X, "X")
-    n, d = X.shape
-    if X_unlabeled is not None:
-        X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names, allow_dask=True)
-    if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
-    specs = resolve_finetunings(loss, epsilon=epsilon, noise=noise, alpha=float(alpha),
-                                fit_intercept=bool(fit_intercept))
-    task = resolve_task(specs, task)
-    coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
-    check_same_start(specs, coef, intercept)
-    task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
-    resolve_task(specs, task)  # the labels decided the task: the losses must fit it
+    if not (isinstance(verbose, int | np.integer) and verbose >= 0):  # bool is an int
+        raise ValueError(f"verbose must be an integer >= 0 (or a bool), got {verbose!r}.")
+    log = StageLog(None, "should_finetune", verbose > 0, announce=verbose > 1)
+    with log.stage("validation") as notes:
+        names = feature_names(X)
+        X = check_features(X, "X", check_scale=False)
+        n, d = X.shape
+        if X_unlabeled is not None:
+            X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d,
+                                         min_samples=1, reference_names=names, allow_dask=True,
+                                         keep_float32=True, check_scale=False)
+        if not (isinstance(alpha, int | float | np.number) and np.isfinite(alpha)
+                and alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+        specs = resolve_finetunings(loss, epsilon=epsilon, noise=noise, alpha=float(alpha),
+                                    fit_intercept=bool(fit_intercept))
+        task = resolve_task(specs, task)
+        coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
+        check_same_start(specs, coef, intercept)
+        task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
+        resolve_task(specs, task)  # the labels decided the task: the losses must fit it
+        notes.append(f"{task}, n={n}, d={d}"
+                     + ("" if X_unlabeled is None else f", {X_unlabeled.shape[0]} unlabelled rows")
+                     + f", {len(specs)} fine-tuning(s)")
+    # computed on X / s_x and y / s_y (powers of two: X and residuals of order 1), answered
+    # in the user's units: the same advice at every scale (see _scaling.py)
+    scale = ProblemScale(X, y, coef, intercept, regression=task == "regression")
+    X, X_unlabeled = scale.features(X), scale.features(X_unlabeled, "X_unlabeled")
+    coef, intercept = scale.coef(coef), scale.intercept(intercept)
+    if task == "regression":
+        y = scale.targets(y)
     problem = _Problem(X, y, coef, intercept, task, classes, X_unlabeled, confidence,
-                       _curve_n(n, d))
+                       _curve_n(n, d), log, scale.intercept_scaling())
     results = []
     for spec in specs:  # a loop, not a comprehension: warnings point at the caller
-        results.append(_judge(spec, problem))
-    return _choose(results, problem)
+        problem.log = log.child(spec.name) if len(specs) > 1 else log
+        cand = _judge(scale.finetuning(spec), problem)
+        results.append(scale.candidate(cand, spec))
+    return _choose(results, problem, scale)
 
 
 class _Problem:
     """The validated data and start shared by the candidates."""
 
-    def __init__(self, X, y, coef, intercept, task, classes, X_unlabeled, confidence, curve_n):
+    def __init__(self, X, y, coef, intercept, task, classes, X_unlabeled, confidence, curve_n,
+                 log, intercept_scaling):
         self.X, self.y, self.coef, self.intercept = X, y, coef, intercept
         self.task, self.classes, self.X_unlabeled = task, classes, X_unlabeled
         self.confidence, self.curve_n = confidence, curve_n
+        self.log, self.intercept_scaling = log, intercept_scaling
         self.z = _z(confidence)
         if task == "regression":
             self.targets = y[:, None]
@@ -253,44 +281,57 @@ def _finetuned(spec, P, W_a, b_a):
     X, y = P.X, P.y
     setting = P.setting(spec.alpha)
     common = dict(alpha=spec.alpha, fit_intercept=spec.fit_intercept,
-                  X_unlabeled=P.X_unlabeled, confidence=P.confidence, curve_n=P.curve_n)
+                  X_unlabeled=P.X_unlabeled, confidence=P.confidence, curve_n=P.curve_n,
+                  intercept_scaling=P.intercept_scaling if spec.fit_intercept else 1.0)
     cal = spec.calibrate_start is not None
     squared = spec.loss == "squared_error"
+    log = P.log
     if P.task == "regression":
         if squared:
-            res = regression_problem(X, y, W_a[0], b_a[0], **common,
+            res = regression_problem(X, y, W_a[0], b_a[0], **common, log=log,
                                      baseline=P.baseline(W_a, b_a) if cal else None)
         else:
-            res = regression_loss_problem(X, y, P.coef[0], P.intercept[0],
-                                          anchor=(W_a[0], b_a[0]), loss=spec.loss,
-                                          epsilon=spec.epsilon, noise=spec.noise, **common)
+            with log.stage(f"{spec.loss}: unknowns, theory and check"):
+                res = regression_loss_problem(X, y, P.coef[0], P.intercept[0],
+                                              anchor=(W_a[0], b_a[0]), loss=spec.loss,
+                                              epsilon=spec.epsilon, noise=spec.noise, **common)
         return _assemble(res, "regression", setting, P.curve_n)
     if P.coef.shape[0] == 1:
         y_pm = P.targets[:, 0]
         if squared:
-            res = classification_problem(X, y_pm, W_a[0], b_a[0], **common,
+            res = classification_problem(X, y_pm, W_a[0], b_a[0], **common, log=log,
                                          baseline=P.baseline(W_a, b_a) if cal else None)
         else:
-            res = classification_loss_problem(X, y_pm, P.coef[0], P.intercept[0],
-                                              anchor=(W_a[0], b_a[0]), loss=spec.loss,
-                                              epsilon=spec.epsilon, **common)
+            with log.stage(f"{spec.loss}: unknowns, theory and check"):
+                res = classification_loss_problem(X, y_pm, P.coef[0], P.intercept[0],
+                                                  anchor=(W_a[0], b_a[0]), loss=spec.loss,
+                                                  epsilon=spec.epsilon, **common)
         return _assemble(res, "classification", setting, P.curve_n, classes=P.classes)
-    res = multiclass_problem(X, y, P.classes, P.coef, P.intercept, anchor=(W_a, b_a),
-                             loss=spec.loss, epsilon=spec.epsilon, **common)
+    with log.stage(f"{spec.loss}: multiclass unknowns, argmax theory and check"):
+        res = multiclass_problem(X, y, P.classes, P.coef, P.intercept, anchor=(W_a, b_a),
+                                 loss=spec.loss, epsilon=spec.epsilon, **common)
     per_class = None
     if squared:  # the one-vs-rest problems of the squared loss's own advice, beside it
-        per_class = tuple(
-            _assemble(classification_problem(X, P.targets[:, k], W_a[k], b_a[k], **common,
-                                             baseline=P.baseline(W_a, b_a, k) if cal else None),
-                      "classification", setting, P.curve_n, classes=P.classes)
-            for k in range(len(P.classes)))
+        per_class = []
+        for k in range(len(P.classes)):  # a loop: warnings point at the caller
+            one = classification_problem(X, P.targets[:, k], W_a[k], b_a[k], **common,
+                                         log=log.child(_class_label(P.classes[k])),
+                                         baseline=P.baseline(W_a, b_a, k) if cal else None)
+            per_class.append(_assemble(one, "classification", setting, P.curve_n,
+                                       classes=P.classes))
+        per_class = tuple(per_class)
     return _assemble(res, "classification", setting, P.curve_n, classes=P.classes,
                      per_class=per_class)
 
 
-def _choose(results, P):
+def _class_label(cls):
+    return f"class {np.asarray(cls).tolist()!r} vs rest"
+
+
+def _choose(results, P, scale):
     """The advice of the best candidate (lowest predicted error, the first on ties), with
-    every candidate listed; without any prediction, the pretrained model's numbers only."""
+    every candidate listed; without any prediction, the pretrained model's numbers only.
+    ``results``: the candidates in the user's units; ``P``: the scaled problem."""
     ranked = [c for c in results if c.has_prediction and np.isfinite(c.finetuned_error.value)]
     if ranked:
         best = min(ranked, key=lambda c: c.finetuned_error.value)
@@ -298,16 +339,19 @@ def _choose(results, P):
     base = pretrained_measurement(P.task, P.X, P.targets, P.coef, P.intercept, P.z)
     pre, basis, _ = _pretrained_fields(base, P.z)
     first = results[0]
-    return FinetuneAdvice(
+    adv = FinetuneAdvice(
         task=P.task, finetune=False, confident=False, pretrained_error=pre,
         finetuned_error=None, gap_stderr=np.nan, recommended_alpha=np.inf,
         recommended_error=basis["decision_pretrained_error"].value, helps_intervals=(),
         loo_error=None, gcv_error=None, loo_finetune=None, unknowns=None,
         fallbacks=tuple(f"{c.name}: no prediction: {c.reason}" for c in results),
         curve_n=P.curve_n, curve_finetuned=np.full(P.curve_n.shape, np.nan),
-        classes=P.classes, check_method=None, candidates=tuple(results), loss=first.loss,
+        classes=P.classes, check_method=None, loss=first.loss,
         epsilon=first.epsilon, fit_intercept=first.fit_intercept,
         calibrate_start=first.calibrate_start, **basis, **P.setting(first.alpha))
+    # the reasons are already in the user's units: only the numbers are scaled back
+    return replace(scale.advice(replace(adv, fallbacks=()), first.alpha),
+                   fallbacks=adv.fallbacks, candidates=tuple(results))
 
 
 def _pretrained_fields(res, z):

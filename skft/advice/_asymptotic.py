@@ -6,6 +6,7 @@ import numpy as np
 
 from ._classification import fit_classification_model
 from ._regression import _pretrained, fit_regression_model, regression_unknowns
+from ._scaling import ProblemScale
 from ._validation import (
     check_features,
     feature_names,
@@ -113,11 +114,11 @@ def estimate_asymptotic_error(
     True
     """
     names = feature_names(X)
-    X = check_features(X, "X")
+    X = check_features(X, "X", check_scale=False)
     n, d = X.shape
     if X_unlabeled is not None:
         X_unlabeled = check_features(X_unlabeled, "X_unlabeled", n_features=d, min_samples=1,
-                                     reference_names=names, allow_dask=True)
+                                     reference_names=names, allow_dask=True, check_scale=False)
     nn = np.asarray(n if n_samples is None else n_samples, dtype=np.float64)
     aa = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(nn)) or np.any(nn <= 1):
@@ -125,12 +126,20 @@ def estimate_asymptotic_error(
     if not np.all(np.isfinite(aa)) or np.any(aa < 0):
         raise ValueError("alpha must be finite and >= 0.")
     nn, aa = np.broadcast_arrays(nn, aa)
-    a_fit = float(np.ravel(aa)[0]) if aa.size == 1 else 0.0
     coef, intercept, classes = resolve_coef_init(coef_init, intercept_init, d, names)
     task, y, classes = resolve_task_and_labels(task, y, n, coef, classes)
+    # computed on X / s_x and y / s_y, answered in the user's units (see _scaling.py)
+    scale = ProblemScale(X, y, coef, intercept, regression=task == "regression")
+    X, X_unlabeled = scale.features(X), scale.features(X_unlabeled, "X_unlabeled")
+    coef, intercept = scale.coef(coef), scale.intercept(intercept)
+    if task == "regression":
+        y = scale.targets(y)
+    alpha_user, aa = aa, np.asarray(scale.alpha(aa), dtype=np.float64)
+    a_fit = float(np.ravel(aa)[0]) if aa.size == 1 else 0.0
     shift = 1.0 if fit_intercept else 0.0
     n_eff = np.maximum(nn - shift, 0.5)
-    opts = dict(fit_intercept=bool(fit_intercept), X_unlabeled=X_unlabeled)
+    opts = dict(fit_intercept=bool(fit_intercept), X_unlabeled=X_unlabeled,
+                intercept_scaling=scale.intercept_scaling() if fit_intercept else 1.0)
 
     def squeeze(v):
         v = np.asarray(v, dtype=float)
@@ -139,12 +148,12 @@ def estimate_asymptotic_error(
     if task == "regression":
         model, r, rows = fit_regression_model(X, y, coef[0], intercept[0], alpha=a_fit, **opts)
         pre, se_pre = _pretrained(y - X @ coef[0] - intercept[0], rows)
-        unk = regression_unknowns(model, r, rows, a_fit, pre, se_pre)
+        unk = scale.unknowns(regression_unknowns(model, r, rows, a_fit, pre, se_pre))
         # the regression model takes the number of samples itself (it spends one on the
         # intercept at alpha > 0 and treats it as one more coordinate at alpha = 0)
-        return EstimatedAsymptoticError(
-            unk.pretrained_error, squeeze(model.finetuned(nn, aa)), nn, aa, task, unk
-        )
+        finetuned = squeeze(scale.errors(model.finetuned(nn, aa)))
+        return EstimatedAsymptoticError(unk.pretrained_error, finetuned, nn, alpha_user, task,
+                                        unk)
     if coef.shape[0] == 1:
         targets = [(np.where(y == classes[1], 1.0, -1.0), 0)]
     else:
@@ -154,7 +163,8 @@ def estimate_asymptotic_error(
         fit = fit_classification_model(X, y_pm, coef[k], intercept[k], alpha=a_fit, **opts)
         pres.append(fit["pretrained"][0])
         fines.append(np.asarray(fit["model"].finetuned(n_eff, aa), dtype=float))
-        unks.append(fit["unknowns"])
+        unks.append(scale.unknowns(fit["unknowns"]))
     if len(targets) == 1:
-        return EstimatedAsymptoticError(pres[0], squeeze(fines[0]), nn, aa, task, unks[0])
-    return EstimatedAsymptoticError(np.array(pres), np.stack(fines), nn, aa, task, tuple(unks))
+        return EstimatedAsymptoticError(pres[0], squeeze(fines[0]), nn, alpha_user, task, unks[0])
+    return EstimatedAsymptoticError(np.array(pres), np.stack(fines), nn, alpha_user, task,
+                                    tuple(unks))

@@ -37,10 +37,11 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
-from ..theory._classification import _classification_error
+from ..theory._classification import _classification_error_grouped
 from ..theory._derived import _optimal_alpha
+from ..utils._stages import NO_LOG
 from ._checks import (
     AssumptionCheck,
     check_balance,
@@ -48,8 +49,8 @@ from ._checks import (
     check_rows,
     check_tails,
 )
-from ._estimate import estimate_classification_unknowns
-from ._loo import GramFactor, _design, loo_residuals
+from ._estimate import _classification_unknowns
+from ._loo import GramCache, _design, _loo_residuals
 from ._margins import (
     decision_pretrained_error,
     gaussian_margin_error,
@@ -57,7 +58,7 @@ from ._margins import (
     wilson_interval,
 )
 from ._regression import DependentRowsWarning, _best_curve, _z, helps_intervals
-from ._rows import exact_duplicates, with_near_duplicates
+from ._rows import MAX_PAIR_FLOPS, exact_duplicates, with_near_duplicates
 
 __all__ = [
     "classification_problem",
@@ -92,12 +93,12 @@ def logit_interval(rate, stderr, z):
     half = z * float(stderr) / (p * (1.0 - p))
     lo = np.log(p / (1.0 - p)) - half
     hi = np.log(p / (1.0 - p)) + half
-    return float(1.0 / (1.0 + np.exp(-lo))), float(1.0 / (1.0 + np.exp(-hi)))
+    return float(expit(lo)), float(expit(hi))  # (1 / (1 + exp(-x)) overflows far out)
 
 
-def _loo(X, r, alpha, fit_intercept):
+def _loo(grams, r, alpha, fit_intercept):
     try:
-        return loo_residuals(X, r, alpha, fit_intercept=fit_intercept)
+        return _loo_residuals(grams, r, alpha, fit_intercept=fit_intercept)
     except ValueError:  # alpha = 0 on rank-deficient X: the interpolator's LOO is undefined
         return None
 
@@ -118,22 +119,43 @@ class _ClassificationModel:
         u = self.mu / np.linalg.norm(self.mu)
         rest = self.w - (self.w @ u) * u
         norm = np.linalg.norm(rest)
+        if not norm > 1e-8 * np.linalg.norm(self.w):
+            # w0 along mu (||mu||^2 raised to its Cauchy-Schwarz bound): what is left is
+            # rounding, whose direction is noise; the spread assumption's own direction,
+            # the alternating signs along the eigenvalues (orthogonal to the flat mu)
+            rest = np.where(np.arange(rest.size) % 2 == 0, 1.0, -1.0)
+            if rest.size % 2:
+                rest[-1] = 0.0
+            rest = rest - (rest @ u) * u
+            norm = np.linalg.norm(rest)
         self.rest_dir = rest / norm if norm > 0 else np.zeros_like(rest)
         self.lower = unk.mean_dot_coef**2 / unk.coef_norm2 if unk.coef_norm2 > 0 else 0.0
+        # the theory needs only the sums of mu_j^2, mu_j w_j, w_j^2 over the directions that
+        # share an eigenvalue (the estimated spectrum repeats a few values): grouped once
+        vals, inv, counts = np.unique(self.ev, return_inverse=True, return_counts=True)
+        inv = np.ravel(inv)
 
-    def inputs(self, m2=None):
+        def group(v):
+            return np.bincount(inv, weights=v, minlength=vals.size)
+
+        self._distinct = vals, counts.astype(float)
+        self._sums = group(self.mu**2), group(self.mu * self.rest_dir), group(self.rest_dir**2)
+
+    def _coefficients(self, m2):
+        """``(c, a, b)`` with ``mu = c mu_hat`` and ``w = a mu + b rest_dir`` at ``m2``."""
         u = self.unk
         # below the Cauchy-Schwarz bound (mu'w0)^2 / ||w0||^2 the start is lengthened along mu:
         # the spread-based ||w0||^2 is only an effective value
         m2 = self.m2 if m2 is None else max(m2, 1e-12)
-        mu = self.mu * np.sqrt(m2 / u.mean_norm2)
         rest2 = max(u.coef_norm2 - u.mean_dot_coef**2 / m2, 0.0)
-        w = (u.mean_dot_coef / m2) * mu + np.sqrt(rest2) * self.rest_dir
-        return self.ev, mu, w
+        return np.sqrt(m2 / u.mean_norm2), u.mean_dot_coef / m2, np.sqrt(rest2)
 
     def result(self, n, alpha, m2=None):
-        ev, mu, w = self.inputs(m2)
-        return _classification_error(ev, mu, w, n, alpha)
+        c, a, b = self._coefficients(m2)
+        smm, smr, srr = self._sums
+        mm, mr = c * c * smm, c * smr
+        W = np.column_stack([mm, a * mm + b * mr, a * a * mm + 2.0 * a * b * mr + b * b * srr])
+        return _classification_error_grouped(*self._distinct, W, n, alpha)
 
     def finetuned(self, n, alpha, m2=None):
         return self.result(n, alpha, m2).finetuned
@@ -166,8 +188,12 @@ class _ClassificationModel:
         se_m = self.unk.mean_norm2_se
         prior = se_m > 0 and np.isfinite(se_m)
 
-        def loss(log_m2):
-            m2 = np.exp(log_m2)
+        # searched in log(m2 / ref): free of the units of X, so that the bounded search takes
+        # the same path whatever they are (its tolerance depends on where it stands)
+        ref = max(self.m2, self.lower)
+
+        def loss(log_ratio):
+            m2 = ref * np.exp(log_ratio)
             res = self.result(n_eff, grid, m2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 s_th = np.where(res.q > 0, res.t / np.sqrt(np.maximum(res.q, 1e-300)), 0.0)
@@ -176,43 +202,61 @@ class _ClassificationModel:
                 out += ((m2 - m2_hat) / se_m) ** 2
             return out
 
-        lo = np.log(max(1e-4 * max(self.m2, self.lower), 1e-12))
-        hi = np.log(max(self.m2, self.lower) * 100.0 + 1e-12)
+        if not ref > 0:
+            return self.m2
+        lo = np.log(max(1e-4 * ref, 1e-12) / ref)
+        hi = np.log((ref * 100.0 + 1e-12) / ref)
         if not hi > lo:
             return self.m2
         best = minimize_scalar(loss, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
-        self.m2 = float(np.exp(best.x))
+        self.m2 = float(ref * np.exp(best.x))
         return self.m2
 
 
 def fit_classification_model(
-    X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054
+    X, y_pm, coef, intercept, *, fit_intercept, X_unlabeled, alpha, z=1.959963984540054,
+    grams=None, log=NO_LOG, intercept_scaling=1.0,
 ):
     """Unknowns, the calibrated model and the measured numbers (a dict).
 
     ``pretrained`` is the counted error rate of ``sign(X w0 + b0)`` and its standard error,
     ``pretrained_interval`` its Wilson interval at the normal quantile ``z``, ``decision``
     the pretrained error the decision compares with (:func:`decision_pretrained_error`).
+    ``grams``: the :class:`GramCache` of ``X`` (a new one when None); ``log``: a
+    :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``: the
+    constant feature's value in the leave-one-out fits at ``alpha = 0`` (:class:`GramFactor`),
+    used when ``grams`` is None.
     """
-    Xc = X - X.mean(axis=0) if fit_intercept else X
-    unk = estimate_classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled=X_unlabeled)
+    grams = GramCache(X, intercept_scaling=intercept_scaling) if grams is None else grams
+    n, d = X.shape
+    with log.stage("moments and spectrum (within-class rows"
+                   + (", unlabelled rows)" if X_unlabeled is not None else ")")):
+        if fit_intercept:
+            Xc, gram = X - X.mean(axis=0), None
+            # a constant column centres to exactly 0 (its mean of equal values may be
+            # rounded: a 1e-16 residue would count as one more direction of the spectrum)
+            Xc[:, np.all(X == X[0], axis=0)] = 0.0
+        else:
+            Xc, gram = X, grams.kernel() if n <= d else None
+        unk = _classification_unknowns(Xc, y_pm, coef, 0.0, X_unlabeled, gram)
     margin = X @ coef + intercept
     wrong = int(np.count_nonzero(np.where(margin > 0, 1.0, -1.0) != y_pm))
     pre, pre_se, pre_lo, pre_hi = wilson_interval(wrong, y_pm.size, z)
     model = _ClassificationModel(unk)
-    n = X.shape[0]
     n_eff = n - (1 if fit_intercept else 0)
     grid = (unk.spectrum.trace / unk.spectrum.eigenvalues.size) * np.logspace(-2, 1, 12)
     grid = np.unique(np.r_[grid, alpha])
     r = y_pm - margin
-    try:
-        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept)
-    except ValueError:  # alpha = 0 on rank-deficient X: calibrate on alpha > 0 only
-        grid = grid[grid > 0]
-        loo = loo_residuals(X, r, grid, fit_intercept=fit_intercept)
+    with log.stage(f"factorisation and leave-one-out along {grid.size} values of alpha"):
+        try:
+            loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
+        except ValueError:  # alpha = 0 on rank-deficient X: calibrate on alpha > 0 only
+            grid = grid[grid > 0]
+            loo = _loo_residuals(grams, r, grid, fit_intercept=fit_intercept)
     snr, snr_se = _snr(1.0 - y_pm * loo.residuals)
     # the alpha asked for counts ten times: the decision is made there
-    model.calibrate(n_eff, grid, snr, snr_se, emphasis=grid == alpha)
+    with log.stage("class-mean norm calibrated on the leave-one-out margins"):
+        model.calibrate(n_eff, grid, snr, snr_se, emphasis=grid == alpha)
     return dict(
         unknowns=unk,
         model=model,
@@ -229,8 +273,9 @@ def fit_classification_model(
 THEORY_CHECKS = ("class_balance", "centring")
 
 
-def _checks(X, y_pm, r, alpha, fit_intercept, rows):
+def _checks(grams, y_pm, r, alpha, fit_intercept, rows):
     """Class balance, centring, rows and tails (see :mod:`skft.advice._checks`)."""
+    X = grams.X
     checks = [check_rows(rows, exact_model=rows.uniform and not rows.label_conflict)]
     checks.append(check_balance(y_pm))
     if fit_intercept:
@@ -239,15 +284,17 @@ def _checks(X, y_pm, r, alpha, fit_intercept, rows):
         )
     else:
         checks.append(check_class_centring(X, y_pm))
-    checks.append(tails_check(X, r, alpha, fit_intercept))
+    checks.append(tails_check(grams, r, alpha, fit_intercept))
     return checks
 
 
 def tails_check(X, r, alpha, fit_intercept):
     """:func:`check_tails` on the squared-loss fit of the residuals ``r`` (a property of the
-    rows, whatever the loss) at ``max(alpha, tau / 10)``."""
-    design = _design(alpha, fit_intercept, *X.shape)
-    factor = GramFactor(X, intercept=design)
+    rows, whatever the loss) at ``max(alpha, tau / 10)``; ``X``: the features or their
+    :class:`GramCache`."""
+    grams = X if isinstance(X, GramCache) else GramCache(X)
+    X = grams.X
+    factor = grams.factor(_design(alpha, fit_intercept, *X.shape))
     ev = factor.eigenvalues
     tau = float(factor.row_sq.sum()) / (X.shape[0] * factor.n_features)
     a_ref = max(alpha, 0.1 * tau) if tau > 0 else max(alpha, 1e-3)
@@ -266,10 +313,12 @@ def classification_rows(X, y_pm, stacklevel=6):
     """``(X, y_pm, rows)``: the distinct rows when exact duplicates have one multiplicity and
     one label per distinct row (the fit is the same), with a :class:`DependentRowsWarning`
     when the rows are not independent."""
-    rows = exact_duplicates(X, y_pm, classification=True)
-    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
-        X, y_pm = X[rows.first], y_pm[rows.first]
-    rows = with_near_duplicates(rows, X if X.shape[0] == rows.n_unique else X[rows.first])
+    rows, X, y_pm, _ = _rows(X, y_pm)
+    _warn_rows(rows, stacklevel + 1)
+    return X, y_pm, rows
+
+
+def _warn_rows(rows, stacklevel):
     if rows.has_duplicates or rows.near_pairs:
         exact = rows.uniform and not rows.label_conflict
         warnings.warn(
@@ -278,29 +327,29 @@ def classification_rows(X, y_pm, stacklevel=6):
             DependentRowsWarning,
             stacklevel=stacklevel,
         )
-    return X, y_pm, rows
 
 
 def classification_problem(
     X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    baseline=None,
+    log=NO_LOG, intercept_scaling=1.0, baseline=None,
 ):
     """All the numbers of the advice for one two-class problem with labels -1/+1.
 
     ``baseline``: when fine-tuning starts from a calibrated start ``(coef, intercept)``, the
     measured numbers of the start as given (``pretrained``, ``pretrained_interval``,
-    ``decision``, ``se_diff``): the decision
-    compares with them, and the standard error of the gap adds that of the paired
-    difference of the two starts' errors.
+    ``decision``, ``se_diff``): the decision compares with them, and the standard error of
+    the gap adds that of the paired difference of the two starts' errors.
 
     Rows: exact duplicates with one multiplicity and one label per distinct row are
     analysed on the distinct rows (the fit is the same); other duplicates fail the
     ``independent_rows`` check. When a check of :data:`THEORY_CHECKS` fails (imbalanced
     classes, uncentred classes without intercept) the theory's model does not hold: the
     fine-tuned error is the leave-one-out error rate and the decision compares it with the
-    counted pretrained error rate.
+    counted pretrained error rate. ``log``: a :class:`~skft.utils._stages.StageLog`.
     """
-    X, y_pm, rows = classification_rows(X, y_pm)
+    with log.stage("exact and near-duplicate rows"):
+        rows, X, y_pm, grams = _rows(X, y_pm, intercept_scaling)
+    _warn_rows(rows, 6)
     fit = fit_classification_model(
         X,
         y_pm,
@@ -310,11 +359,59 @@ def classification_problem(
         X_unlabeled=X_unlabeled,
         alpha=alpha,
         z=_z(confidence),
+        grams=grams,
+        log=log,
     )
     model, n_eff = fit["model"], fit["n_eff"]
     shift = 1 if fit_intercept else 0
+    with log.stage("leave-one-out and the predicted error at the observed n"):
+        ft, se_ft, loo = _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept)
+    dec = fit["decision"] if baseline is None else baseline["decision"]
+    ev = model.ev
+    with log.stage("recommended alpha, intervals of n and curves"):
+        best_alpha, best_error = _recommended_alpha(model, n_eff, dec["value"])
+        # compared with the decision's pretrained error, as the decision is
+        helps = helps_intervals(
+            lambda m: model.finetuned(m, alpha),
+            dec["value"],
+            int(np.count_nonzero(ev > 0)),
+            n_max=20 * max(ev.size, n_eff),
+        )
+        curve = np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float)
+        curve_best = _best_curve(model.finetuned, curve_n - shift, best_alpha)
+    with log.stage("assumption checks"):
+        checks = _checks(grams, y_pm, fit["residuals"], alpha, fit_intercept, rows)
+    return _result(fit, model, checks, ft, se_ft, loo, y_pm, confidence, shift,
+                   best_alpha, best_error, helps, curve, curve_best, baseline)
+
+
+def _rows(X, y_pm, intercept_scaling=1.0):
+    """Exact and near duplicates; the distinct rows when the duplicates are uniform, and
+    the :class:`GramCache` of the rows analysed."""
+    rows = exact_duplicates(X, y_pm, classification=True)
+    if rows.has_duplicates and rows.uniform and not rows.label_conflict:
+        X, y_pm = X[rows.first], y_pm[rows.first]
+    grams = GramCache(X, intercept_scaling=intercept_scaling)
+    if X.shape[0] == rows.n_unique:
+        n, d = X.shape
+        gram, r_eff = None, None
+        if n <= d:  # tr(Sigma)^2 / tr(Sigma^2) from the centred J X X' J, the pairs from X X'
+            raw = grams.kernel()
+            g = raw.mean(axis=1)
+            gc = raw - g[:, None] - g[None, :] + g.mean()
+            tr2 = float(np.sum(gc**2))
+            r_eff = float(np.trace(gc)) ** 2 / tr2 if tr2 > 0 else 0.0
+            gram = raw if float(n) * n * d <= MAX_PAIR_FLOPS else None
+        rows = with_near_duplicates(rows, X, gram=gram, r_eff=r_eff)
+    else:
+        rows = with_near_duplicates(rows, X[rows.first])
+    return rows, X, y_pm, grams
+
+
+def _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept):
+    """Predicted error at the observed data, its standard error, and the leave-one-out."""
     ft = float(model.finetuned(n_eff, alpha))
-    loo = _loo(X, fit["residuals"], alpha, fit_intercept)
+    loo = _loo(grams, fit["residuals"], alpha, fit_intercept)
     if loo is not None:
         _, se_ft = _error_and_se(*_snr(1.0 - y_pm * loo.residuals))
     else:  # the alpha = 0 interpolator's LOO is undefined: delta method on ||mu||^2
@@ -323,22 +420,19 @@ def classification_problem(
         up = float(model.finetuned(n_eff, alpha, model.m2 + h))
         down = float(model.finetuned(n_eff, alpha, max(model.m2 - h, 0.5 * model.m2)))
         se_ft = abs(up - down) / 2.0
+    return ft, se_ft, loo
+
+
+def _result(fit, model, checks, ft, se_ft, loo, y_pm, confidence, shift, best_alpha,
+            best_error, helps, curve, curve_best, baseline):
+    """The dict of :func:`classification_problem`; the leave-one-out error rate decides when
+    a check of :data:`THEORY_CHECKS` failed."""
     pre, se_pre = fit["pretrained"]
     dec = fit["decision"]
     pre_interval, se_diff = fit["pretrained_interval"], 0.0
     if baseline is not None:
         (pre, se_pre), dec = baseline["pretrained"], baseline["decision"]
         pre_interval, se_diff = baseline["pretrained_interval"], baseline["se_diff"]
-    ev, mu, w = model.inputs()
-    best_alpha, best_error = _recommended_alpha(ev, mu, w, n_eff, dec["value"])
-    # compared with the decision's pretrained error, as the decision is
-    helps = helps_intervals(
-        lambda m: model.finetuned(m, alpha),
-        dec["value"],
-        int(np.count_nonzero(ev > 0)),
-        n_max=20 * max(ev.size, n_eff),
-    )
-    checks = _checks(X, y_pm, fit["residuals"], alpha, fit_intercept, rows)
     failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
     out = dict(finetuned_interval=logit_interval(ft, se_ft, _z(confidence)))
     if failed and loo is not None:
@@ -374,22 +468,23 @@ def classification_problem(
         calibrated_mean_norm2=model.m2,
         loo=None if loo is None else float(loo.error_rate(y_pm)),
         gcv=None,
-        curve=np.asarray(model.finetuned(np.maximum(curve_n - shift, 0.5), alpha), dtype=float),
-        curve_best=_best_curve(model.finetuned, curve_n - shift, best_alpha),
+        curve=curve,
+        curve_best=curve_best,
         z=_z(confidence),
     )
 
 
-def _recommended_alpha(ev, mu, w, n_eff, pretrained):
+def _recommended_alpha(model, n_eff, pretrained):
     """``alpha`` in ``[0, inf]`` minimising the predicted fine-tuned error, and that error.
 
     As :func:`~skft.theory.classification_optimal_alpha`, but ``alpha = inf`` (keep the
     start) is worth ``pretrained``, the error the decision compares with, rather than the
     theory's ``Phi(-mu'w0 / sqrt(w0' Sigma w0))``.
     """
+    ev = model.ev
     scale = float(ev.sum() / ev.size) if ev.sum() > 0 else 1.0
     alphas, errors = _optimal_alpha(
-        lambda nn, aa: _classification_error(ev, mu, w, nn, aa).finetuned,
+        lambda nn, aa: model.finetuned(nn, aa),
         pretrained,
         np.array([float(n_eff)]),
         scale,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._spectrum import SpectrumEstimate, estimate_spectrum
+from ._spectrum import SpectrumEstimate, _estimate_spectrum, estimate_spectrum
 
 __all__ = [
     "ClassificationUnknowns",
@@ -215,14 +215,15 @@ def _jackknife_se(values):
 
 
 class _GramMoments:
-    """``x_i'x_j`` moments of the rows of X, on the smaller Gram side."""
+    """``x_i'x_j`` moments of the rows of X, on the smaller Gram side (``gram``: ``X X'``
+    when already computed)."""
 
-    def __init__(self, X):
+    def __init__(self, X, gram=None):
         self.X = X
         n, d = X.shape
         self.row_sq = np.einsum("ij,ij->i", X, X)
         if n <= d:
-            self.gram = X @ X.T
+            self.gram = X @ X.T if gram is None else gram
             self.row_gram_sq = np.einsum("ij,ij->i", self.gram, self.gram)
         else:
             self.gram = None
@@ -452,12 +453,19 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
     >>> round(est.mean_norm2, 0), round(est.mean_dot_coef, 0)
     (2.0, 2.0)
     """
+    return _classification_unknowns(X, y, coef, intercept, X_unlabeled)
+
+
+def _classification_unknowns(X, y, coef, intercept, X_unlabeled, gram=None):
+    """:func:`estimate_classification_unknowns`; ``gram``: ``X X'`` when already computed
+    (``n <= d``), from which the within-class Gram ``Z Z' = P X X' P`` (``P = I - y y'/n``)
+    follows in ``O(n^2)``."""
     n, d = X.shape
     margin = X @ coef + intercept
     wrong = (np.where(margin > 0, 1.0, -1.0) != y).astype(float)
     pre = float(wrong.mean())
     pre_se = float(np.sqrt(max(pre * (1 - pre), 1.0 / n) / n))
-    mom = _GramMoments(X)
+    mom = _GramMoments(X, gram)
     mean_norm2, m2_loo = mom.offdiag(y)
     m2_se = _jackknife_se(m2_loo)
     # remove the jackknife's double count of the degenerate part (see the regression case);
@@ -468,7 +476,11 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
     mean_dot = float(np.mean(y * proj))
     mu_hat = X.T @ y / n
     Z = X - y[:, None] * mu_hat
-    spectrum = estimate_spectrum(Z, extra=X_unlabeled)
+    z_gram = None
+    if mom.gram is not None and X_unlabeled is None:
+        Gy = mom.apply(y) / n
+        z_gram = mom.gram - np.outer(y, Gy) - np.outer(Gy, y) + np.outer(y, y) * (y @ Gy / n)
+    spectrum = _estimate_spectrum(Z, X_unlabeled, 160, 64, gram=z_gram)
     wsw = float(np.sum((proj - y * mean_dot) ** 2) / (n - 1))
     coef_norm2 = d * wsw / spectrum.trace if spectrum.trace > 0 else float(coef @ coef)
     fallbacks = []
@@ -477,9 +489,12 @@ def estimate_classification_unknowns(X, y, coef, intercept=0.0, *, X_unlabeled=N
         # below the Cauchy-Schwarz bound: project onto it. Recorded always; a warning only when
         # the debiased estimate is not even positive (no class signal detectable at all).
         new = max(floor, 1e-12 * max(spectrum.trace, 1e-300))
+        # quoted in units of tau = tr(Sigma) / d: free of the units of X
+        tau = spectrum.trace / d if spectrum.trace > 0 else 1.0
         fallbacks.append(
-            f"debiased ||mu||^2 = {mean_norm2:.3g} below its Cauchy-Schwarz bound "
-            f"(mu'w0)^2/||w0||^2 = {floor:.3g}: raised to {new:.3g}"
+            f"debiased ||mu||^2 = {mean_norm2 / tau:.3g} tau below its Cauchy-Schwarz bound "
+            f"(mu'w0)^2/||w0||^2 = {floor / tau:.3g} tau: raised to {new / tau:.3g} tau "
+            "(tau = tr(Sigma)/d, the mean eigenvalue)"
         )
         if mean_norm2 <= 0:
             warnings.warn(fallbacks[-1], DegenerateEstimateWarning, stacklevel=3)

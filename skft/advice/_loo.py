@@ -41,7 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
+from .._core._dense_linalg import eigh
+
+__all__ = ["GramCache", "GramFactor", "LeaveOneOut", "SpectralTerms", "loo_residuals"]
 
 _RANK_TOL = 1e-10
 
@@ -166,6 +168,14 @@ class GramFactor:
         Features (not modified).
     intercept : {"none", "free", "augmented"}, default="none"
         How the intercept enters (see the module docstring).
+    raw_gram : ndarray of shape (n_samples, n_samples), default=None
+        ``X X'`` when already computed (kernel side only; not modified): the designs of one
+        ``X`` share it.
+    intercept_scaling : float, default=1.0
+        Value ``t`` of the constant feature of the ``"augmented"`` design ``[X, t 1]``
+        (scikit-learn's name for liblinear's synthetic feature). It is 1 for the estimators'
+        model on the user's features; :func:`should_finetune`, which works on ``X / s``, passes
+        ``1 / s`` so that the design is the user's one divided by ``s`` as a whole.
 
     Attributes
     ----------
@@ -194,21 +204,22 @@ class GramFactor:
     ('kernel', (2,))
     """
 
-    def __init__(self, X, intercept="none"):
+    def __init__(self, X, intercept="none", raw_gram=None, *, intercept_scaling=1.0):
         if intercept not in ("none", "free", "augmented"):
             raise ValueError(f"intercept must be 'none', 'free' or 'augmented', got {intercept!r}.")
         X = np.asarray(X, dtype=float)
         n, d = X.shape
         self.n = n
         self.intercept = intercept
+        self.intercept_scaling = t = float(intercept_scaling)
         self.n_features = d + 1 if intercept == "augmented" else d
         kernel = n <= d + (intercept != "none")
         self.side = "kernel" if kernel else "features"
         self.X = X
         if kernel:
-            gram = X @ X.T
+            gram = X @ X.T if raw_gram is None else raw_gram
             if intercept == "augmented":
-                gram += 1.0
+                gram = gram + t * t
             elif intercept == "free":
                 g = gram.mean(axis=1)
                 gram = gram - g[:, None] - g[None, :] + g.mean()
@@ -217,10 +228,10 @@ class GramFactor:
             if intercept == "free":
                 # lift the null direction 1 above the spectrum, then set it aside
                 lift = float(np.trace(gram)) + 1.0
-                s, U = np.linalg.eigh(gram + lift / n)
+                s, U = eigh(gram + lift / n)
                 s, U = s[:-1], U[:, :-1]
             else:
-                s, U = np.linalg.eigh(gram)
+                s, U = eigh(gram)
             self.eigenvalues = np.maximum(s, 0.0)
             self._U = U
         else:
@@ -228,11 +239,11 @@ class GramFactor:
             if intercept == "free":
                 Xc = X - X.mean(axis=0)
             elif intercept == "augmented":  # the design (x, 1), nothing free
-                Xc = np.hstack([X, np.ones((n, 1))])
+                Xc = np.hstack([X, np.full((n, 1), t)])
             else:
                 Xc = X
             self.row_sq = np.einsum("ij,ij->i", Xc, Xc)
-            s, V = np.linalg.eigh(Xc.T @ Xc)
+            s, V = eigh(Xc.T @ Xc)
             self.eigenvalues = np.maximum(s, 0.0)
             self._XV = Xc @ V
 
@@ -417,13 +428,51 @@ class GramFactor:
         return e
 
 
+class GramCache:
+    """The :class:`GramFactor` of each design of one ``X``, with ``X X'`` formed once.
+
+    The stages of one advice (spectrum, profile, leave-one-out, checks) ask for the
+    factorisation of a design; the designs of one ``X`` share its kernel-side Gram product
+    (the centred and the augmented kernels are ``O(n^2)`` updates of it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice._loo import GramCache
+    >>> grams = GramCache(np.random.default_rng(0).standard_normal((20, 50)))
+    >>> grams.factor("free") is grams.factor("free")
+    True
+    """
+
+    def __init__(self, X, *, intercept_scaling=1.0):
+        self.X = np.asarray(X, dtype=float)
+        self.intercept_scaling = float(intercept_scaling)
+        self._raw = None
+        self._factors = {}
+
+    def kernel(self):
+        """``X X'`` (computed once; never modified by its users)."""
+        if self._raw is None:
+            self._raw = self.X @ self.X.T
+        return self._raw
+
+    def factor(self, kind):
+        """:class:`GramFactor` of the design ``kind``, computed on first use."""
+        if kind not in self._factors:
+            n, d = self.X.shape
+            raw = self.kernel() if n <= d + (kind != "none") else None  # kernel side
+            self._factors[kind] = GramFactor(self.X, intercept=kind, raw_gram=raw,
+                                             intercept_scaling=self.intercept_scaling)
+        return self._factors[kind]
+
+
 def _design(alpha, fit_intercept, n, d):
     if not fit_intercept:
         return "none"
     return "augmented" if alpha == 0.0 and n <= d + 1 else "free"
 
 
-def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
+def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False, intercept_scaling=1.0):
     """Closed-form leave-one-out residuals of the model fine-tuned from ``w0``.
 
     Exact (no approximation) for the fine-tuned model of the module docstring, computed from
@@ -443,6 +492,8 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
         ``alpha/2 ||w - w0||^2`` next to the mean half squared error).
     fit_intercept : bool, default=False
         Whether the fine-tuned model also fits an intercept.
+    intercept_scaling : float, default=1.0
+        Value of the constant feature at ``alpha = 0`` (see :class:`GramFactor`).
 
     Returns
     -------
@@ -467,21 +518,26 @@ def loo_residuals(X, r, alpha=0.0, *, fit_intercept=False):
     ((2, 30), 'kernel')
     """
     X = np.asarray(X, dtype=float)
-    r = np.asarray(r, dtype=float)
-    scalar = np.ndim(alpha) == 0
     alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
     if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}.")
-    n, d = X.shape
+    return _loo_residuals(GramCache(X, intercept_scaling=intercept_scaling), r, alpha,
+                          fit_intercept=fit_intercept)
+
+
+def _loo_residuals(grams, r, alpha, *, fit_intercept):
+    """:func:`loo_residuals` on the factorisations of a :class:`GramCache` (validated
+    inputs)."""
+    r = np.asarray(r, dtype=float)
+    scalar = np.ndim(alpha) == 0
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
+    n, d = grams.X.shape
     if n < 3:
         raise ValueError(f"leave-one-out needs at least 3 samples, got n_samples={n}.")
-    factors = {}
     e, g = [], []
     for a in alphas:
         kind = _design(a, fit_intercept, n, d)
-        if kind not in factors:
-            factors[kind] = GramFactor(X, intercept=kind)
-        ei, gi = factors[kind].loo(r, a)
+        ei, gi = grams.factor(kind).loo(r, a)
         e.append(ei)
         g.append(gi)
     e, g = np.array(e), np.array(g)

@@ -132,9 +132,16 @@ def class_moments(X, codes, K, W0, X_unlabeled):
     r = max(int(np.count_nonzero(pos)), 1)
     G_ww = r * wsw / max(spectrum.trace, np.finfo(float).tiny)
     G = np.block([[G_mm, G_mw], [G_mw.T, G_ww]])
-    ev, U = np.linalg.eigh((G + G.T) / 2)
+    # nearest PSD Gram (a debiased Gram may not be), taken with the means and the starts each
+    # brought to order 1 first: they carry the units of x and of 1/x, and the projection of
+    # a matrix of mixed units would depend on the units of X
+    tiny = np.finfo(float).tiny
+    scale = np.r_[np.full(K, np.sqrt(max(abs(np.trace(G_mm)) / K, tiny))),
+                  np.full(W0.shape[0], np.sqrt(max(abs(np.trace(G_ww)) / W0.shape[0], tiny)))]
+    Gs = G / np.outer(scale, scale)
+    ev, U = np.linalg.eigh((Gs + Gs.T) / 2)
     clipped = bool(ev.min() < 0)
-    G = (U * np.clip(ev, 0.0, None)) @ U.T  # nearest PSD Gram (a debiased Gram may not be)
+    G = ((U * np.clip(ev, 0.0, None)) @ U.T) * np.outer(scale, scale)
     if r == d:
         prods = np.broadcast_to(G / d, (d,) + G.shape)
     else:

@@ -163,7 +163,8 @@ def _error_se(err, n):
 
 
 def classification_loss_problem(X, y_pm, coef, intercept, *, anchor, loss, epsilon, alpha,
-                                fit_intercept, X_unlabeled, confidence, curve_n):
+                                fit_intercept, X_unlabeled, confidence, curve_n,
+                                intercept_scaling=1.0):
     """All the numbers of the advice for a two-class fine-tuning with ``loss`` (a dict).
 
     ``(coef, intercept)`` is the start as given (the baseline), ``anchor = (w_a, b_a)`` the
@@ -230,13 +231,15 @@ def classification_loss_problem(X, y_pm, coef, intercept, *, anchor, loss, epsil
 
 
 def regression_loss_problem(X, y, coef, intercept, *, anchor, loss, epsilon, noise, alpha,
-                            fit_intercept, X_unlabeled, confidence, curve_n):
+                            fit_intercept, X_unlabeled, confidence, curve_n,
+                            intercept_scaling=1.0):
     """All the numbers of the advice for a regression fine-tuning with ``loss`` (a dict)."""
     z = _z(confidence)
     w_a, b_a = np.asarray(anchor[0], dtype=float), float(anchor[1])
     # the designs of the squared-loss advice, at the anchor (the unknowns describe the data)
     model, r, rows = fit_regression_model(X, y, w_a, b_a, alpha=alpha, fit_intercept=fit_intercept,
-                                          X_unlabeled=X_unlabeled)
+                                          X_unlabeled=X_unlabeled,
+                                          intercept_scaling=intercept_scaling)
     n_u = r.size
     pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
     a_design = alpha if alpha > 0 else 1.0  # any alpha > 0 selects the design "free" / "none"

@@ -52,14 +52,15 @@ def class_codes(y, classes):
     return np.array([lookup[v.item() if isinstance(v, np.generic) else v] for v in y])
 
 
-def _loo_scores(X, Y_pm, W, b, loss, epsilon, alpha, fit_intercept):
+def _loo_scores(X, Y_pm, W, b, loss, epsilon, alpha, fit_intercept, intercept_scaling=1.0):
     """``(scores, method)`` of the leave-one-out check, or ``(None, None)`` without one."""
     if loss == "squared_error":
         cols = []
         for j in range(W.shape[0]):
             try:
                 e = loo_residuals(X, Y_pm[:, j] - X @ W[j] - b[j], alpha,
-                                  fit_intercept=fit_intercept).residuals
+                                  fit_intercept=fit_intercept,
+                                  intercept_scaling=intercept_scaling).residuals
             except ValueError:  # alpha = 0 on rank-deficient X: undefined
                 return None, None
             cols.append(Y_pm[:, j] - e)
@@ -71,7 +72,7 @@ def _loo_scores(X, Y_pm, W, b, loss, epsilon, alpha, fit_intercept):
 
 
 def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon, alpha,
-                       fit_intercept, X_unlabeled, confidence, curve_n):
+                       fit_intercept, X_unlabeled, confidence, curve_n, intercept_scaling=1.0):
     """All the numbers of the advice for a multiclass fine-tuning (a dict).
 
     ``(coef, intercept)``: the start as given, ``(K, d)`` and ``(K,)``; ``anchor``: the start
@@ -120,7 +121,8 @@ def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon,
     Y_pm = np.where(cu[:, None] == np.arange(K)[None, :], 1.0, -1.0)
     checks = [check_rows(rows, exact_model=rows.uniform and not rows.label_conflict),
               tails_check(Xu, Y_pm[:, 0] - Xu @ W[0] - b[0], alpha, fit_intercept)]
-    loo_scores, method = _loo_scores(Xu, Y_pm, W, b, loss, epsilon, alpha, fit_intercept)
+    loo_scores, method = _loo_scores(Xu, Y_pm, W, b, loss, epsilon, alpha, fit_intercept,
+                                     intercept_scaling)
     fallbacks = []
     loo = missing = None
     if loo_scores is not None:

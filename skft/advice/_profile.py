@@ -34,11 +34,12 @@ sits below ``k_min``. When ``n`` exceeds the rank (``k_min = 0``) everything is 
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import lsq_linear
 
+from .._core._dense_linalg import Cholesky, small_work
 from ..theory._spectrum import _solve_kappa
 
 __all__ = ["ShiftProfile", "fit_shift_profile", "alpha_path"]
@@ -178,14 +179,17 @@ class ShiftProfile:
         ``K_b(k) = sum_{j in b} l_j k^2 / (l_j + k)^2`` and ``a = n / (n - df2(k))``.
         Returns the rows (one per broadcast point) and the broadcast shape.
         """
-        rows, shape, _, _ = _risk_rows(self.eigenvalues, self.bins, self.levels.size, n, alpha)
+        rows, shape, _, _ = _risk_rows(*self._distinct, self.levels.size, n, alpha)
         return rows, shape
+
+    @cached_property
+    def _distinct(self):
+        return _distinct(self.eigenvalues, self.bins)
 
     def _terms(self, n, alpha):
         """Risk, rows of :meth:`design`, amplification and df1 (one pass)."""
-        rows, shape, amp, df1 = _risk_rows(
-            self.eigenvalues, self.bins, self.levels.size, n, alpha, scaled=False
-        )
+        rows, shape, amp, df1 = _risk_rows(*self._distinct, self.levels.size, n, alpha,
+                                           scaled=False)
         inner = rows @ np.r_[self.noise_var, self.levels]
         with np.errstate(invalid="ignore", over="ignore"):
             risk = np.where(inner > 0, amp * inner, 0.0)  # at the pole: inf unless no error
@@ -240,7 +244,7 @@ class ShiftProfile:
 
     def amplification(self, n, alpha):
         """``n / (n - df2(kappa(n, alpha)))``: how much the noise is amplified."""
-        _, shape, amp, _ = _risk_rows(self.eigenvalues, self.bins, self.levels.size, n, alpha)
+        _, shape, amp, _ = _risk_rows(*self._distinct, self.levels.size, n, alpha)
         return amp.reshape(shape)
 
     def pretrained_rows(self):
@@ -252,21 +256,32 @@ def _bin_sums(values, bins, n_bins):
     return np.bincount(bins[bins >= 0], weights=values[bins >= 0], minlength=n_bins)
 
 
-def _risk_rows(ev, bins, n_bins, n, alpha, chunk=256, scaled=True):
+def _distinct(ev, bins):
+    """Distinct eigenvalues, their bins and multiplicities.
+
+    The estimated spectra repeat a few values (quantiles of a grid,
+    :mod:`skft.advice._spectrum`), so every sum over the ``d`` eigenvalues runs over far
+    fewer terms: the same sums, grouped."""
+    vals, first, counts = np.unique(ev, return_index=True, return_counts=True)
+    return vals, bins[first], counts.astype(float)
+
+
+def _risk_rows(ev, bins, weights, n_bins, n, alpha, chunk=256, scaled=True):
     """Rows ``a * [1, K_1, ..., K_B]`` (the risk is ``rows @ theta``; without the factor
     ``a`` when not ``scaled``), their shape, the amplification ``a = n / (n - df2)`` and
-    ``df1`` at ``kappa(n, alpha)``."""
+    ``df1`` at ``kappa(n, alpha)``. ``weights``: multiplicity of each eigenvalue
+    (:func:`_distinct`)."""
     n, a = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(alpha, dtype=float))
     shape = n.shape
     n, a = n.ravel(), a.ravel()
     top = float(ev.max(initial=0.0))
     a = np.minimum(a, 1e12 * (top if top > 0 else 1.0))
-    k = _solve_kappa(ev, n, a)[0]
+    k = _solve_kappa(ev, n, a, weights=weights)[0]
     pos = ev > 0
-    rank = float(np.count_nonzero(pos))
-    evp, binp = ev[pos], bins[pos]
+    rank = float(np.sum(weights[pos]))
+    evp, binp, wp = ev[pos], bins[pos], weights[pos]
     onehot = np.zeros((evp.size, n_bins))
-    onehot[np.arange(evp.size), binp] = 1.0
+    onehot[np.arange(evp.size), binp] = wp
     rows = np.zeros((n.size, n_bins + 1))
     df2 = np.full(n.size, rank)
     for start in range(0, n.size, chunk):
@@ -275,7 +290,7 @@ def _risk_rows(ev, bins, n_bins, n, alpha, chunk=256, scaled=True):
         live = kk > 0
         if np.any(live):
             frac = kk[live, None] / (evp[None, :] + kk[live, None])  # k / (l + k)
-            df2[sl][live] = np.sum((1.0 - frac) ** 2, axis=1)
+            df2[sl][live] = (1.0 - frac) ** 2 @ wp
             block = rows[sl]
             block[live, 1:] = (evp[None, :] * frac**2) @ onehot
             rows[sl] = block
@@ -323,12 +338,14 @@ def fit_shift_profile(
     bins, nb = _bins(ev)
     m_all = alphas.size
     gcv = observed[:m_all]
-    rows, _, _, _ = _risk_rows(ev, bins, nb, float(n_samples), alphas)
+    distinct = _distinct(ev, bins)
+    rows, _, _, _ = _risk_rows(*distinct, nb, float(n_samples), alphas)
     keep = np.isfinite(gcv) & np.isfinite(rows[:, 0])
     idx = np.r_[np.flatnonzero(keep), m_all, m_all + 1][: keep.sum() + (2 if use_dicker else 1)]
     rows, gcv = rows[keep], gcv[keep]
     amp = rows[:, 0].copy()
-    k0 = _solve_kappa(ev, np.array([float(n_samples)]), np.array([0.0]))[0][0]
+    k0 = _solve_kappa(distinct[0], np.array([float(n_samples)]), np.array([0.0]),
+                      weights=distinct[2])[0][0]
     L = _bin_sums(ev, bins, nb)
     m1 = float(observed[m_all])
     if not m1 > 0:
@@ -372,17 +389,22 @@ def fit_shift_profile(
     A_all = np.vstack([A, prior])
     b_all = np.concatenate([b, np.zeros(prior.shape[0])])
     scale = np.maximum(np.abs(A_all).max(axis=0), 1e-300)
-    sol = lsq_linear(A_all / scale, b_all, bounds=(0.0, np.inf), method="bvls")
+    with small_work():  # bounded least squares on NumPy's lstsq, a few dozen unknowns
+        sol = lsq_linear(A_all / scale, b_all, bounds=(0.0, np.inf), method="bvls")
     theta = sol.x / scale
     resid = (M @ theta - y) / np.sqrt(var)
     lack = float(np.sum(w * var * resid**2) / np.sum(w * var))
     # sandwich covariance of the weighted fit: theta ~ L y with L = (A'WA + P'P)^-1 M'W,
     # Cov(theta) = L C L' + (A'WA + P'P)^-1 P'P (A'WA + P'P)^-1, Cov(theta, m1) = L C e_m1
-    info = A_all.T @ A_all
-    try:
-        inv = cho_solve(cho_factor(info + 1e-12 * np.trace(info) * np.eye(nb + 1)), np.eye(nb + 1))
+    # (computed on the columns scaled as in the fit: the jitter is relative to every column,
+    # not to the largest, whose units differ: noise variance against squared shifts)
+    As = A_all / scale
+    info_s = As.T @ As
+    try:  # NumPy's LAPACK only (one BLAS pool in the advice)
+        inv_s = Cholesky(info_s + 1e-12 * np.trace(info_s) * np.eye(nb + 1)).solve(np.eye(nb + 1))
     except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(info)
+        inv_s = np.linalg.pinv(info_s)
+    inv = inv_s / np.outer(scale, scale)
     lin = inv @ (M * w[:, None]).T
     post = lin @ cov @ lin.T + inv @ (prior.T @ prior) @ inv
     with_m1 = lin @ cov[:, m]

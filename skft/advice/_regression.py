@@ -38,12 +38,13 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..theory._derived import _helps_intervals, _optimal_alpha
+from ..utils._stages import NO_LOG
 from ._checks import check_near_d, check_profile, check_rows, check_tails
 from ._estimate import DegenerateEstimateWarning, RegressionUnknowns
-from ._loo import GramFactor
+from ._loo import GramCache, GramFactor
 from ._profile import alpha_path, fit_shift_profile
 from ._rows import exact_duplicates, with_near_duplicates
-from ._spectrum import spectrum_for_design
+from ._spectrum import spectrum_for_design, unlabeled_moments
 
 __all__ = [
     "DependentRowsWarning",
@@ -169,17 +170,36 @@ def _dicker(factor, rt):
     return float(rt @ Gr - np.sum(factor.row_sq * rt**2)) / (n * (n - 1))
 
 
-def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None):
+def fit_design(X, r, kind, *, alpha=None, X_unlabeled=None, cache=None, intercept_scaling=1.0,
+               log=NO_LOG):
     """Factorise a design, estimate its spectrum, fit the shift profile on its GCV curve.
 
     The observations are the GCV errors along :func:`alpha_path`, the design's pretrained
     error (``mean(r^2)``; with a free intercept the centred ``sum((r - mean r)^2) / (n - 1)``)
     and the Dicker statistic; their covariance is that of quadratic forms in ``r``
-    (:meth:`GramFactor.spectral`).
+    (:meth:`GramFactor.spectral`). ``intercept_scaling``: the value of the ``"augmented"``
+    design's constant column (:class:`GramFactor`); ``log``: a
+    :class:`~skft.utils._stages.StageLog`.
     """
+    n, d = X.shape
+    cache = {} if cache is None else cache
+    if "grams" not in cache:
+        cache["grams"] = GramCache(X, intercept_scaling=intercept_scaling)
+    with log.stage(f"factorisation of the {kind!r} design") as notes:
+        factor = cache["grams"].factor(kind)
+        size = n if factor.side == "kernel" else factor.n_features
+        notes.append(f"eigh of the {factor.side}-side Gram matrix, {size} x {size}")
+    if X_unlabeled is not None and "moments" not in cache and n + X_unlabeled.shape[0] > d + 1:
+        with log.stage(f"moments of the unlabelled rows ({X_unlabeled.shape[0]} x {d})"):
+            unlabeled_moments(X_unlabeled, cache)
+    with log.stage(f"spectrum of the {kind!r} design"):
+        spectrum = spectrum_for_design(factor, X_unlabeled, cache=cache)
+    with log.stage(f"shift profile of the {kind!r} design"):
+        return _fit_profile(X, r, kind, factor, spectrum, alpha)
+
+
+def _fit_profile(X, r, kind, factor, spectrum, alpha):
     n = X.shape[0]
-    factor = GramFactor(X, intercept=kind)
-    spectrum = spectrum_for_design(factor, X_unlabeled, cache=cache)
     alphas = alpha_path(spectrum.eigenvalues, alpha)
     gcv, terms = factor.gcv_terms(r, alphas)
     rt = r - r.mean() if kind == "free" else r
@@ -331,11 +351,13 @@ def regression_unknowns(model, r, rows, alpha, pre, pre_se):
     )
 
 
-def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, rows=None):
+def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, rows=None,
+                         intercept_scaling=1.0, log=NO_LOG):
     """Designs, model, residuals and row structure for one regression problem.
 
     ``rows`` (a :class:`RowStructure`) is computed when not given; with exact duplicates the
     designs are fitted on the distinct rows (module docstring of :mod:`skft.advice._rows`).
+    ``intercept_scaling``: the value of the ``"augmented"`` design's constant column.
 
     Returns
     -------
@@ -358,7 +380,8 @@ def fit_regression_model(X, y, coef, intercept, *, alpha, fit_intercept, X_unlab
     r = yu - Xu @ coef - intercept
     n = Xu.shape[0]
     fits = {}
-    opts = dict(X_unlabeled=X_unlabeled, cache={})  # X'X, U'U shared by the designs
+    # X X' (or X'X and U'U) shared by the designs
+    opts = dict(X_unlabeled=X_unlabeled, cache={}, log=log, intercept_scaling=intercept_scaling)
     if not fit_intercept:
         fits["none"] = fit_design(Xu, r, "none", alpha=alpha, **opts)
     else:
@@ -475,7 +498,7 @@ def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
 
 def regression_problem(
     X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    baseline=None,
+    log=NO_LOG, intercept_scaling=1.0, baseline=None,
 ):
     """All the numbers of the advice for one regression problem (a dict).
 
@@ -483,14 +506,19 @@ def regression_problem(
     measured error of the start as given and the standard error of the paired difference
     of the two starts' errors (``pretrained``, ``se_diff``): the decision and the intervals
     of ``n`` compare with it; the unknowns describe the calibrated start's residuals.
+    ``log``: a :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``:
+    the value of the ``"augmented"`` design's constant column.
     """
-    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled)
-    rows = exact_duplicates(X, y)
+    opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled, log=log,
+                intercept_scaling=intercept_scaling)
+    with log.stage("exact duplicate rows"):
+        rows = exact_duplicates(X, y)
     model, r, rows = fit_regression_model(X, y, coef, intercept, rows=rows, **opts)
     fit = model.fit_for(alpha)
     spec = fit.spectrum
     r_eff = spec.trace**2 / spec.trace_sq if spec.trace_sq > 0 else 0.0
-    rows = with_near_duplicates(rows, X[rows.first], gram=fit.factor.gram, r_eff=r_eff)
+    with log.stage("near-duplicate rows"):
+        rows = with_near_duplicates(rows, X[rows.first], gram=fit.factor.gram, r_eff=r_eff)
     exact_model = rows.uniform or (
         alpha == 0 and rows.n_unique <= X.shape[1] and not rows.label_conflict
     )
@@ -504,6 +532,7 @@ def regression_problem(
     pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
     point = None
     if rows.near_groups is not None:
+        log("near duplicates: leave-group-out, and the curves refitted on one row per group")
         point = _near_duplicate_estimate(fit, r, alpha, rows.near_groups, model.extra_noise)
         if point is not None:  # the curves: one row per near-duplicate group
             _, reps = np.unique(rows.near_groups, return_index=True)
@@ -515,22 +544,27 @@ def regression_problem(
             fit = model.fit_for(alpha)
     n_u = r.size
     if point is None:
-        point = _point_estimate(model, fit, r, alpha, n_u, se_pre)
-    checks.append(_tails(fit, r, alpha, r_eff))
-    checks.append(check_profile(fit.profile))
-    checks.append(check_near_d(float(model.amplification(n_u, alpha)), n_u, fit.rank, alpha))
-    best_alpha, best_error = _recommended_alpha(model, n_u, pre, fit_intercept, r)
-    view_rank = fit.rank + (1 if fit.kind == "free" else 0)
-    pre_out, gap_se = (pre, se_pre), point["gap_se"]
-    if baseline is not None:
-        pre_out = baseline["pretrained"]
-        gap_se = float(np.hypot(gap_se, baseline["se_diff"]))
-    helps = helps_intervals(
-        lambda m: model.finetuned(np.asarray(m, dtype=float), alpha),
-        pre_out[0],
-        view_rank,
-        n_max=20 * max(view_rank, n_u),
-    )
+        with log.stage("leave-one-out and the predicted error at the observed n"):
+            point = _point_estimate(model, fit, r, alpha, n_u, se_pre)
+    with log.stage("assumption checks"):
+        checks.append(_tails(fit, r, alpha, r_eff))
+        checks.append(check_profile(fit.profile))
+        checks.append(check_near_d(float(model.amplification(n_u, alpha)), n_u, fit.rank, alpha))
+    with log.stage("recommended alpha, intervals of n and curves"):
+        best_alpha, best_error = _recommended_alpha(model, n_u, pre, fit_intercept, r)
+        view_rank = fit.rank + (1 if fit.kind == "free" else 0)
+        pre_out, gap_se = (pre, se_pre), point["gap_se"]
+        if baseline is not None:
+            pre_out = baseline["pretrained"]
+            gap_se = float(np.hypot(gap_se, baseline["se_diff"]))
+        helps = helps_intervals(
+            lambda m: model.finetuned(np.asarray(m, dtype=float), alpha),
+            pre_out[0],
+            view_rank,
+            n_max=20 * max(view_rank, n_u),
+        )
+        curve = np.asarray(model.finetuned(curve_n, alpha), dtype=float)
+        curve_best = _best_curve(model.finetuned, curve_n, best_alpha)
     # below two samples there is nothing to fine-tune on (the theory's n -> 0 limit is the
     # pretrained error itself, met only up to the fit's rounding)
     helps = tuple((lo, hi) for lo, hi in helps if hi > 2.0)
@@ -549,8 +583,8 @@ def regression_problem(
         unknowns=unknowns,
         loo=point["loo"],
         gcv=float(fit.gcv[k]) if np.isfinite(fit.gcv[k]) else None,
-        curve=np.asarray(model.finetuned(curve_n, alpha), dtype=float),
-        curve_best=_best_curve(model.finetuned, curve_n, best_alpha),
+        curve=curve,
+        curve_best=curve_best,
         checks=tuple(checks),
         z=_z(confidence),
         n_effective=n_u,

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from .._core._dense_linalg import eigvalsh, small_work
+from .._core._moments import RowMoments
 from ..utils._dask_compat import is_dask_array
 
 __all__ = ["SpectrumEstimate", "estimate_spectrum"]
@@ -74,90 +76,155 @@ class SpectrumEstimate:
         )
 
 
-def _gram_eigenvalues(A):
-    """Eigenvalues of ``A'A`` computed on the smaller Gram side, plus ``||A'A||_F^2``."""
+def _gram_eigenvalues(A, gram=None):
+    """Eigenvalues of ``A'A`` computed on the smaller Gram side, plus ``||A'A||_F^2``
+    (``gram``: ``A A'`` when already computed and ``m <= d``)."""
     m, d = A.shape
-    gram = A @ A.T if m <= d else A.T @ A
-    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    if gram is None or m > d:
+        gram = A @ A.T if m <= d else A.T @ A
+    g = np.maximum(eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2))
 
 
-def _stats_with_extra(A, U, *, centre=True, augment=False):
+def _stats_with_extra(A, U, *, centre=True, augment=False, t=1.0):
     """Gram eigenvalues, Frobenius norm and row norms of ``[A; U - mean(U)]`` (``U`` as it is
-    when ``centre`` is False; a constant column 1 appended to both when ``augment``) without
-    forming the stacked or the centred copy when the feature side is the smaller one."""
-    m = A.shape[0] + U.shape[0]
-    d = A.shape[1] + int(augment)
+    when ``centre`` is False; a constant column ``t`` appended to both when ``augment``), on the
+    kernel side: for ``m <= d`` pooled rows (the stacked copy holds at most ``d x d``
+    numbers)."""
     mean = U.mean(axis=0) if centre else np.zeros(U.shape[1])
-    u_sq = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + mean @ mean + float(augment)
-    row_sq = np.r_[np.einsum("ij,ij->i", A, A) + float(augment), u_sq]
-    if m <= d:
-        stacked = np.vstack([A, U - mean])
-        gram = stacked @ stacked.T + float(augment)
-        g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
-        return g, float(np.sum(g**2)), row_sq
-    gram = A.T @ A + U.T @ U - U.shape[0] * np.outer(mean, mean)
-    if augment:
-        col = A.sum(axis=0) + U.sum(axis=0)
-        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[float(m)]])]])
-    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    stacked = np.vstack([A, U - mean])
+    t2 = t * t if augment else 0.0
+    row_sq = np.einsum("ij,ij->i", stacked, stacked) + t2
+    gram = stacked @ stacked.T + t2
+    g = np.maximum(eigvalsh(gram), 0.0)
     return g, float(np.sum(g**2)), row_sq
 
 
-def _pooled_feature_side(X, U, kind, cache):
-    """Gram eigenvalues, ``||.||_F^2`` and row norms of the pooled rows on the feature side,
-    from ``X'X`` and ``U'U`` computed once per call of the advice (``cache``) for every
-    design: as they are (``"none"``), each block centred by its own mean (``"free"``), or
-    with a column 1 appended (``"augmented"``)."""
-    if "XtX" not in cache:
-        cache["XtX"], cache["UtU"] = X.T @ X, U.T @ U
-        cache["sx"], cache["su"] = X.sum(axis=0), U.sum(axis=0)
-        cache["rx"], cache["ru"] = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", U, U)
-    n, m = X.shape[0], U.shape[0]
-    XtX, UtU, sx, su = cache["XtX"], cache["UtU"], cache["sx"], cache["su"]
-    if kind == "free":
-        mx, mu = sx / n, su / m
-        gram = XtX - n * np.outer(mx, mx) + UtU - m * np.outer(mu, mu)
-        row_sq = np.r_[cache["rx"] - 2.0 * (X @ mx) + mx @ mx,
-                       cache["ru"] - 2.0 * (U @ mu) + mu @ mu]
-    elif kind == "augmented":
-        col = sx + su
-        gram = np.block([[XtX + UtU, col[:, None]], [col[None, :], np.array([[float(n + m)]])]])
-        row_sq = np.r_[cache["rx"] + 1.0, cache["ru"] + 1.0]
-    else:
-        gram = XtX + UtU
-        row_sq = np.r_[cache["rx"], cache["ru"]]
-    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
-    return g, float(np.sum(g**2)), row_sq
+#: Unlabelled rows in memory are reduced in row blocks of at most this many entries (32 MiB of
+#: float64), so that the advice's memory is ``O(d^2 + block)`` whatever their number.
+BLOCK_ENTRIES = 1 << 22
 
 
-def _dask_pooled(X, U, kind, cache):
-    """:func:`_pooled_feature_side` for dask unlabelled rows: their moments reduced on the
-    cluster once (``cache``), then taken about their mean (``"free"``), about 0 (``"none"``),
-    or about 0 with the column 1 (``"augmented"``). Returns ``g, fro2, m, sq1, sq2``."""
+def unlabeled_moments(U, cache=None):
+    """:class:`~skft._core._moments.RowMoments` of the unlabelled rows, computed once per
+    ``cache``: reduced on the cluster for a dask array (:func:`skft.dask.row_moments`), else
+    from ``U'U`` (:func:`_moments_in_memory`) or block by block (:func:`_moments_in_blocks`).
+    ``U`` is never copied, centred or stacked whole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skft.advice._spectrum import unlabeled_moments
+    >>> U = np.random.default_rng(0).standard_normal((1000, 3)) + 5.0
+    >>> mom = unlabeled_moments(U)
+    >>> bool(np.allclose(mom.scatter, 999 * np.cov(U.T)))
+    True
+    """
     cache = {} if cache is None else cache
-    if "dask" not in cache:
-        from ..dask import row_moments
+    if "moments" not in cache:
+        if is_dask_array(U):  # skft[dask]
+            from ..dask import row_moments
 
-        cache["dask"] = row_moments(U, name="X_unlabeled")
-    mom = cache["dask"]
+            mom = row_moments(U, name="X_unlabeled")
+        else:
+            mom = _moments_in_memory(U)
+        cache["moments"] = mom
+    return cache["moments"]
+
+
+#: Centring ``U'U`` by the rank-one correction ``N m m'`` is accepted when it cancels at most
+#: this factor of the diagonal (about two digits); otherwise the rows are centred explicitly.
+CENTRE_CANCEL = 64.0
+
+
+def _moments_in_memory(U):
+    """:class:`RowMoments` of a float64 array in memory, with its one ``d x d`` product.
+
+    ``U'U`` (a view's product: no copy), the column sums and the rows' squared norms, then
+    the scatter about the mean by the rank-one correction ``U'U - N m m'`` and the rows'
+    centred norms ``||u_i - m||^2 = ||u_i||^2 - 2 u_i'm + ||m||^2``; the same BLAS-3 product a
+    user would form. When that correction cancels more than ``CENTRE_CANCEL`` of the
+    diagonal (means large against the spread), or ``U`` is not a contiguous float64 array,
+    :func:`_moments_in_blocks` centres the rows explicitly, block by block.
+    """
+    N = U.shape[0]
+    if U.dtype != np.float64 or not (U.flags.c_contiguous or U.flags.f_contiguous):
+        return _moments_in_blocks(U)
+    mean = U.sum(axis=0) / N
+    raw = U.T @ U
+    scatter = raw - N * np.outer(mean, mean)
+    top, cen = np.diagonal(raw), np.diagonal(scatter)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cancel = np.where(top > 0, top / np.where(cen > 0, cen, 0.0), 1.0)
+    if not np.all(cancel <= CENTRE_CANCEL):
+        return _moments_in_blocks(U)
+    f = np.einsum("ij,ij->i", U, U) - 2.0 * (U @ mean) + float(mean @ mean)
+    third = U.T @ f - mean * f.sum()
+    return RowMoments(N, mean, scatter, third, float(f.sum()), float(f @ f))
+
+
+def _moments_in_blocks(U):
+    """:class:`RowMoments` of ``U`` read in row blocks of ``BLOCK_ENTRIES`` entries.
+
+    The rows are taken about a fixed centre ``c`` (the mean of the first block, close to the
+    mean of all: no cancellation), ``z_i = u_i - c``, and the sums ``S = sum z z'``,
+    ``s = sum z``, ``t = sum ||z||^2 z``, ``q2 = sum ||z||^2``, ``q4 = sum ||z||^4``
+    accumulated block by block (one ``d x d`` accumulator, no merge per block); they are
+    moved to the mean ``M = c + s/N`` once at the end, with ``delta = s/N``:
+    ``C = S - N delta delta'``, ``q2 - N ||delta||^2``,
+    ``t - 2 S delta - q2 delta + 2 N ||delta||^2 delta`` and
+    ``q4 - 4 t'delta + 4 delta'S delta + 2 ||delta||^2 q2 - 3 N ||delta||^4``.
+    """
+    N, d = U.shape
+    step = max(1, BLOCK_ENTRIES // max(d, 1))
+    centre = np.asarray(U[:step], dtype=float).mean(axis=0)
+    S = np.zeros((d, d))
+    s, t = np.zeros(d), np.zeros(d)
+    q2 = q4 = 0.0
+    for lo in range(0, N, step):
+        Z = np.array(U[lo:lo + step], dtype=float)  # the one copy of a block
+        Z -= centre
+        e = np.einsum("ij,ij->i", Z, Z)
+        S += Z.T @ Z
+        s += Z.sum(axis=0)
+        t += Z.T @ e
+        q2 += float(e.sum())
+        q4 += float(e @ e)
+    delta = s / N
+    dd = float(delta @ delta)
+    Sd = S @ delta
+    scatter = S - N * np.outer(delta, delta)
+    third = t - 2.0 * Sd - q2 * delta + 2.0 * N * dd * delta
+    norm4 = q4 - 4.0 * float(t @ delta) + 4.0 * float(delta @ Sd) + 2.0 * dd * q2 - 3.0 * N * dd**2
+    return RowMoments(N, centre + delta, scatter, third, q2 - N * dd, norm4)
+
+
+def _pooled(A, mom, *, centre, augment=False, AtA=None, t=1.0):
+    """What the spectrum fit needs of the pooled rows ``[A; U - c]`` (``c`` the mean of ``U``
+    when ``centre``, else 0; a column ``t`` appended to both when ``augment``), from ``A`` and the
+    moments ``mom`` of ``U``: Gram eigenvalues, ``||.||_F^2``, the number of rows and the
+    sums of the rows' squared norms and of their squares. ``AtA``: ``A'A`` when already
+    computed."""
     N = mom.n_rows
-    if kind == "free":
-        A = X - X.mean(axis=0)
+    if centre:
         S, q2, q4 = mom.scatter, mom.norm2, mom.norm4
     else:
-        A = X
         S, _, q2, q4 = mom._shifted(-mom.mean)
-    gram = A.T @ A + S
+    gram = (A.T @ A if AtA is None else AtA) + S
     a_sq = np.einsum("ij,ij->i", A, A)
-    if kind == "augmented":
-        col = A.sum(axis=0) + N * mom.mean
+    if augment:
+        t2 = t * t
+        col = t * (A.sum(axis=0) + N * mom.mean)
         m_all = float(A.shape[0] + N)
-        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[m_all]])]])
-        q4, q2, a_sq = q4 + 2.0 * q2 + N, q2 + N, a_sq + 1.0
-    g = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[t2 * m_all]])]])
+        q4, q2, a_sq = q4 + 2.0 * t2 * q2 + N * t2 * t2, q2 + N * t2, a_sq + t2
+    g = np.maximum(eigvalsh(gram), 0.0)
     return (g, float(np.sum(g**2)), A.shape[0] + N, float(a_sq.sum() + q2),
             float(np.sum(a_sq**2) + q4))
+
+
+def _n_null_pooled(g, m, d):
+    return int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
 
 
 def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
@@ -166,13 +233,16 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     Without ``extra`` the factor's Gram eigenvalues are reused (no new factorisation). With
     ``extra`` (unlabelled rows) they are pooled as the design treats the labelled ones:
     as they are (``"none"``), centred by their own mean (``"free"``), or with a constant
-    column 1 appended (``"augmented"``: the second moments of ``(x, 1)``); on the feature side
-    the products ``X'X`` and ``U'U`` are shared by the designs through ``cache``.
+    column ``t`` appended (``"augmented"``: the second moments of ``(x, t)``, ``t`` the
+    factor's ``intercept_scaling``). When the pooled
+    rows outnumber the coordinates, the unlabelled rows enter through their moments
+    (:func:`unlabeled_moments`: mean, ``d x d`` scatter, sums of squared norms), computed once
+    per ``cache`` for every design, blockwise or on a dask cluster; ``X'X`` is shared too.
 
     Parameters
     ----------
     factor : GramFactor
-    extra : ndarray of shape (n_extra, n_features), default=None
+    extra : ndarray or dask array of shape (n_extra, n_features), default=None
     n_grid, n_path : int
         As in :func:`estimate_spectrum`.
     cache : dict, default=None
@@ -184,28 +254,31 @@ def spectrum_for_design(factor, extra=None, n_grid=160, n_path=64, cache=None):
     """
     X = factor.X
     d = factor.n_features
-    if is_dask_array(extra) and X.shape[0] + extra.shape[0] > d:
-        g, fro2, m, sq1, sq2 = _dask_pooled(X, extra, factor.intercept, cache)
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
-        return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
-    if extra is not None:
-        U = np.asarray(extra, dtype=float)
-        if X.shape[0] + U.shape[0] > d:
-            g, fro2, row_sq = _pooled_feature_side(
-                X, U, factor.intercept, {} if cache is None else cache
-            )
+    cache = {} if cache is None else cache
+    kind = factor.intercept
+    t = getattr(factor, "intercept_scaling", 1.0)  # value of the augmented design's column
+    if extra is not None and X.shape[0] + extra.shape[0] > d:
+        mom = unlabeled_moments(extra, cache)
+        if kind == "free":
+            A, AtA = X - X.mean(axis=0), None
         else:
-            A = X - X.mean(axis=0) if factor.intercept == "free" else X
-            g, fro2, row_sq = _stats_with_extra(
-                A,
-                U,
-                centre=factor.intercept == "free",
-                augment=factor.intercept == "augmented",
-            )
+            if "XtX" not in cache:
+                cache["XtX"] = X.T @ X
+            A, AtA = X, cache["XtX"]
+        g, fro2, m, sq1, sq2 = _pooled(
+            A, mom, centre=kind == "free", augment=kind == "augmented", AtA=AtA, t=t
+        )
+        return _fit_spectrum(g, fro2, m, sq1, sq2, d, _n_null_pooled(g, m, d), n_grid, n_path)
+    if extra is not None:
+        A = X - X.mean(axis=0) if kind == "free" else X
+        g, fro2, row_sq = _stats_with_extra(
+            A, np.asarray(extra, dtype=float), centre=kind == "free", augment=kind == "augmented",
+            t=t,
+        )
         m = row_sq.size
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
         return _fit_spectrum(
-            g, fro2, m, float(row_sq.sum()), float(np.sum(row_sq**2)), d, n_null, n_grid, n_path
+            g, fro2, m, float(row_sq.sum()), float(np.sum(row_sq**2)), d,
+            _n_null_pooled(g, m, d), n_grid, n_path,
         )
     g = factor.eigenvalues
     m = X.shape[0]
@@ -232,10 +305,11 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
         Centred rows (validated by the caller; not modified).
     extra : ndarray or dask array of shape (n_extra, n_features), default=None
         More rows from the same distribution (e.g. unlabelled data), centred here by their
-        own mean, pooled with ``A`` without copying them when ``n_rows + n_extra > d``.
-        A dask array (``skft[dask]``) is reduced blockwise on the cluster to its mean, its
-        ``d x d`` scatter and the sums of its rows' squared norms and their squares
-        (:func:`skft.dask.row_moments`): the same estimate, in memory ``O(d^2)``.
+        own mean, pooled with ``A``. When ``n_rows + n_extra > d`` they enter through their
+        mean, ``d x d`` scatter and the sums of their rows' squared norms and of their
+        squares, reduced block by block (never copied, centred or stacked whole) or, for a
+        dask array (``skft[dask]``), on the cluster (:func:`skft.dask.row_moments`): the same
+        estimate, in memory ``O(d^2)`` plus one block.
     n_grid : int, default=160
         Number of candidate eigenvalues (log-spaced, plus zero) in the fitted mixture.
     n_path : int, default=64
@@ -255,16 +329,18 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     >>> bool(np.all(np.abs(np.sort(est.eigenvalues)[40:-40] - 1.0) < 0.2))
     True
     """
+    return _estimate_spectrum(A, extra, n_grid, n_path)
+
+
+def _estimate_spectrum(A, extra, n_grid, n_path, gram=None):
+    """:func:`estimate_spectrum`; ``gram``: ``A A'`` when already computed."""
     A = np.asarray(A, dtype=float)
     d = A.shape[1]
-    if is_dask_array(extra) and A.shape[0] + extra.shape[0] > d:
-        # skft[dask]: the unlabelled rows' moments reduced blockwise on the cluster
-        from ..dask import row_moments
-
-        g, fro2, m, sq1, sq2 = row_moments(extra, name="X_unlabeled").spectrum_stats(A)
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+    if extra is not None and A.shape[0] + extra.shape[0] > d:
+        g, fro2, m, sq1, sq2 = _pooled(A, unlabeled_moments(extra), centre=True)
+        n_null = _n_null_pooled(g, m, d)
     elif extra is None:
-        g, fro2 = _gram_eigenvalues(A)
+        g, fro2 = _gram_eigenvalues(A, gram)
         row_sq = np.einsum("ij,ij->i", A, A)
         m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
         if m > d:
@@ -274,7 +350,7 @@ def estimate_spectrum(A, *, extra=None, n_grid=160, n_path=64):
     else:
         g, fro2, row_sq = _stats_with_extra(A, np.asarray(extra, dtype=float))
         m, sq1, sq2 = row_sq.size, float(row_sq.sum()), float(np.sum(row_sq**2))
-        n_null = int(np.sum(g <= 1e-10 * g.max())) if m > d and g.max() > 0 else 0
+        n_null = _n_null_pooled(g, m, d)
     return _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path)
 
 
@@ -310,7 +386,8 @@ def _fit_spectrum(g, fro2, m, sq1, sq2, d, n_null, n_grid, n_path):
         rhs.append([10.0 * trace_sq / (d * tau**2)])
     M = np.vstack(rows)
     b = np.concatenate(rhs)
-    p, _ = nnls(M, b)
+    with small_work():  # SciPy's compiled NNLS, on a few hundred numbers
+        p, _ = nnls(M, b)
     cdf = np.cumsum(p) / p.sum()
     idx = np.minimum(np.searchsorted(cdf, (np.arange(d) + 0.5) / d), ell.size - 1)
     # exact zeros only for directions the data provably never vary along (rank deficiency

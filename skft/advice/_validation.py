@@ -29,7 +29,7 @@ class InputScaleError(FloatingPointError, ValueError):
 
 
 def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNSET,
-                   allow_dask=False):
+                   allow_dask=False, keep_float32=False, check_scale=True):
     """2-d finite float array (a copy is never made unless needed; never modified).
 
     A scipy.sparse matrix or array is densified when it has at most ``MAX_DENSE_ENTRIES``
@@ -41,6 +41,10 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
     then matched by name (a warning when only one of them has names, as scikit-learn does).
     ``allow_dask``: a dask array stays lazy (shape and real numeric dtype checked here,
     finiteness and scale where its blocks are reduced, see :mod:`skft.dask`).
+    ``keep_float32``: a float32 array is kept as it is (its users convert it block by block,
+    never whole); other dtypes become float64.
+    ``check_scale``: refuse entries whose squares leave float64's range (the advice, which
+    divides its inputs by their scale first, checks them after, see ``_scaling.py``).
     """
     if allow_dask and is_dask_array(X):  # skft[dask]
         from ..dask._reduce import as_row_blocks
@@ -66,23 +70,70 @@ def check_features(X, name, n_features=None, min_samples=3, reference_names=_UNS
                          f"{np.ndim(X)}-d.")
     try:
         with np.errstate(invalid="ignore", over="ignore"):
-            arr = check_array(X, dtype=np.float64, ensure_all_finite=False, ensure_2d=True,
+            dtype = (np.float64, np.float32) if keep_float32 else np.float64
+            arr = check_array(X, dtype=dtype, ensure_all_finite=False, ensure_2d=True,
                               ensure_min_samples=0, ensure_min_features=0, input_name=name)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, got {type(X).__name__}: {exc}") from exc
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_samples, n_features), got {arr.ndim}-d.")
     _check_shape(arr.shape, name, n_features, min_samples)
-    if not np.all(np.isfinite(arr)):
+    finite, top = _finite_and_top(arr)
+    if not finite:
         raise ValueError(f"{name} contains NaN or inf.")
-    top = float(np.max(np.abs(arr), initial=0.0))
+    if reference_names is _UNSET and not _distinct_rows(arr, min_samples):
+        raise ValueError(
+            f"{name} has fewer than {min_samples} distinct rows (its {arr.shape[0]} rows repeat "
+            f"each other): repeated rows tell nothing new about the features; the advice "
+            f"needs at least {min_samples} distinct samples.")
+    if check_scale:
+        check_gram_range(arr, name, top=top)
+    return arr
+
+
+def check_gram_range(arr, name, scale=None, *, top=None):
+    """Refuse entries whose sums of squares leave float64's range; ``arr`` is the user's
+    ``name``, or that divided by ``scale`` (the root mean square of ``X`` to a factor 2).
+    ``top``: ``max |arr|`` when already known."""
+    if top is None:
+        top = _finite_and_top(arr)[1]
     size = max(arr.shape)
     if top > 0 and not _GRAM_TINY <= top * top * size <= _GRAM_HUGE:
+        where, hint = "", f"rescale {name} (e.g. with StandardScaler) and coef_init accordingly"
+        if scale is not None:
+            where = f" against features X of root mean square ~{scale:.3g}"
+            hint = f"{name} must hold the features of X, in the same units"
         raise InputScaleError(
-            f"{name} has entries of magnitude up to {top:.3g}: the sums of their squares "
-            f"({'over' if top > 1 else 'under'}flow) are outside what float64 Gram matrices "
-            f"hold; rescale {name} (e.g. with StandardScaler) and coef_init accordingly.")
-    return arr
+            f"{name} has entries of magnitude up to {top * (scale or 1.0):.3g}{where}: the sums "
+            f"of their squares ({'over' if top > 1 else 'under'}flow) are outside what float64 "
+            f"Gram matrices hold; {hint}.")
+
+
+def _distinct_rows(arr, k):
+    """Whether ``arr`` has at least ``k`` distinct rows (stops as soon as it has seen them)."""
+    seen = set()
+    for row in arr:
+        seen.add((row + 0.0).tobytes())  # + 0.0: -0.0 and 0.0 are the same value
+        if len(seen) >= k:
+            return True
+    return k <= 0
+
+
+def _finite_and_top(arr, chunk_entries=1 << 22):
+    """Whether every entry is finite, and the largest ``|entry|``: row blocks of at most
+    ``chunk_entries`` entries, two reductions each (a NaN or inf shows in the block's max or
+    min), so no temporary of the array's size is made."""
+    step = max(1, chunk_entries // max(arr.shape[1], 1))
+    top = 0.0
+    for lo in range(0, arr.shape[0], step):
+        block = arr[lo:lo + step]
+        if block.size == 0:
+            continue
+        hi_, lo_ = float(block.max()), float(block.min())
+        if not (np.isfinite(hi_) and np.isfinite(lo_)):
+            return False, np.nan
+        top = max(top, hi_, -lo_)
+    return True, top
 
 
 def _check_shape(shape, name, n_features, min_samples):
@@ -189,7 +240,8 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         if classes is not None or coef.shape[0] > 1:
             task = "classification"
         else:
-            kind = type_of_target(y)
+            with np.errstate(invalid="ignore", over="ignore"):  # its int cast of huge y
+                kind = type_of_target(y)
             if kind == "binary":
                 task = "classification"
             elif kind in ("continuous", "multiclass") and coef.shape[0] == 1:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..utils._progress import progress_bar
 from ._partial import _client
-from ._progress import progress_bar
 
 __all__ = ["map_tasks"]
 

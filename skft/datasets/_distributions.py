@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from .._core._dense_linalg import EIG_SINGLE_THREAD_BELOW, blas_threads_for, eigh
 from ..utils._validation import refuse_complex
 
 __all__ = ["DISTRIBUTIONS", "make_spectrum"]
@@ -140,13 +141,15 @@ def _covariance(spectrum, d, rotate, rng, spectrum_params):
         if not rotate:
             root = np.sqrt(cov)
             return cov, root, None
-        q, r = np.linalg.qr(rng.standard_normal((d, d)))
+        with blas_threads_for(d, EIG_SINGLE_THREAD_BELOW):  # a small factorisation
+            q, r = np.linalg.qr(rng.standard_normal((d, d)))
         q *= np.sign(np.diag(r))  # Haar-distributed rotation
+        sqrt_mat = (q * np.sqrt(cov)) @ q.T  # the eigenpairs are known: no eigh
         cov = (q * cov) @ q.T
-        cov = (cov + cov.T) / 2
+        return (cov + cov.T) / 2, None, (sqrt_mat + sqrt_mat.T) / 2
     if np.abs(cov - cov.T).max() > 1e-8 * max(np.abs(cov).max(), 1e-300):
         raise ValueError("spectrum must be symmetric when given as a matrix.")
-    lam, vec = np.linalg.eigh((cov + cov.T) / 2)
+    lam, vec = eigh((cov + cov.T) / 2)
     if lam[0] < -1e-8 * max(np.abs(lam).max(), 1e-300):
         raise ValueError("spectrum must be positive semi-definite.")
     sqrt_mat = (vec * np.sqrt(np.clip(lam, 0, None))) @ vec.T
@@ -186,7 +189,7 @@ def _direction(rng, cov, kind, fraction, name):
         if cov.ndim == 1:
             lam, vec = cov, None
         else:
-            lam, vec = np.linalg.eigh(cov)
+            lam, vec = eigh(cov)
         order = np.argsort(-lam if kind == "top" else lam, kind="stable")[:m]
         coords = np.zeros(d)
         coords[order] = _unit(rng, m)

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import Bunch, check_random_state
 
+from .._core._dense_linalg import eigh
 from ..utils._validation import refuse_complex
 from ._distributions import (
     DISTRIBUTIONS,
@@ -295,7 +296,7 @@ def make_transfer_classification(
         pinv_dir = np.where(cov > 0, direction / np.where(cov > 0, cov, 1.0), 0.0)
         direction = np.where(cov > 0, direction, 0.0)
     else:
-        lam, vec = np.linalg.eigh(cov)
+        lam, vec = eigh(cov)  # one BLAS thread below 1024 rows
         keep = lam > lam.max() * d * np.finfo(np.float64).eps
         c = vec.T @ direction
         direction = vec[:, keep] @ c[keep]

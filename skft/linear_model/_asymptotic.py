@@ -493,6 +493,8 @@ or Spectrum, default=None
                     f"coef_star must have shape {coef0.shape} like coef_init_, "
                     f"got {coef_star.shape}."
                 )
+            if not np.all(np.isfinite(coef_star)):
+                raise ValueError("coef_star must be finite (no NaN or inf).")
             delta = coef0 - coef_star
         else:  # delta = coef_init_ - w_star; the anchor is the calibrated start
             delta = np.asarray(delta, dtype=np.float64) + (coef0 - coef_given)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -28,7 +29,7 @@ from ..utils._feature_names import name_order
 from ..utils._sklearn_compat import Interval, StrOptions, _check_sample_weight, validate_data
 from ..utils._validation import joint_multiclass_start, refuse_complex
 from ._asymptotic import _AsymptoticErrorMixin
-from ._scale import sgd_scale, warn_rounding
+from ._scale import intercept_fit_is_unique, sgd_scale, warn_offsets, warn_rounding
 
 # solver="auto" uses the closed form when the smaller Gram side is at most this large
 # (a 5000 x 5000 float64 matrix is 200 MB).
@@ -292,6 +293,8 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         W0 = np.atleast_2d(self.coef_init_) * self.start_scale_[:, None]
         b0 = self.intercept_init_ * self.start_scale_ + self.start_offset_
         solver = self._resolve_solver(n, d + int(self.fit_intercept), partial)
+        self._say(f"solver={self.solver!r}: {solver!r} (n_samples={n}, n_features={d}, "
+                  f"loss={self.loss!r}, alpha={float(self.alpha):g})")
         if solver == "sgd" and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("learning_rate='optimal' needs alpha > 0 (its step is "
                              "1 / (alpha (t0 + t)))")
@@ -319,18 +322,28 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             state = SGDState(coef=W0.T.copy(), intercept=b0.copy(), t=t, eta=state.eta)
             self.n_iter_ = 1
             self.t_ = float(state.t)
+            self._say("alpha=inf: the start is kept as it is")
         elif solver == "exact" and self.loss == "squared_error":
+            start = time.perf_counter()
             sol = solve_exact(Xf, Y, W0.T, b0, alpha=float(self.alpha),
                               fit_intercept=self.fit_intercept, sample_weight=sw,
-                              coef_start=state.coef, intercept_start=state.intercept)
+                              coef_start=state.coef, intercept_start=state.intercept,
+                              log=self._say if self.verbose else None)
+            self._say(f"exact solver done ({sol.method} on the {sol.side} side, "
+                      f"{sol.refinements} refinement steps): "
+                      f"{time.perf_counter() - start:.3f} s")
             warn_rounding(sol.rounding)
             state = SGDState(coef=sol.coef, intercept=sol.intercept)
             self.n_iter_ = 1
             self.t_ = 1.0
         elif solver == "exact":
+            start = time.perf_counter()
             sol = solve_convex(Xf, Y, W0.T, b0, float(self.alpha), self.loss,
                                float(self.epsilon), self.fit_intercept, sw,
                                coef_start=state.coef, intercept_start=state.intercept)
+            self._say(f"exact solver done (Newton / active set for loss={self.loss!r}: "
+                      f"{sol.n_iter} iterations, largest relative violation of the optimality "
+                      f"conditions {sol.kkt:.2g}): {time.perf_counter() - start:.3f} s")
             if not sol.converged:
                 warnings.warn(
                     f"solver='exact' (Newton / active set for loss={self.loss!r}) stopped "
@@ -340,9 +353,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             self.n_iter_ = sol.n_iter
             self.t_ = 1.0
         else:
+            start = time.perf_counter()
             state, n_iter = self._run_sgd(Xf, Y, y, sw, W0, state, partial, first_call)
             self.n_iter_ = n_iter
             self.t_ = float(state.t)
+            self._say(f"SGD done ({n_iter} epochs, batch size {self.batch_size_}, "
+                      f"eta0 {self.eta0_:.3g}): {time.perf_counter() - start:.3f} s")
         self._state = state
         W, b = state.output()
         coef = np.ascontiguousarray(W.T, dtype=out_dtype)
@@ -350,6 +366,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         self.intercept_ = np.asarray(b, dtype=out_dtype).copy()
         self._remember_fit_data(X, y, partial=partial)
         return self
+
+    def _say(self, message):
+        """With ``verbose``: one line ``-- message`` on stdout (as the SGD epochs and
+        scikit-learn's ``SGDRegressor`` print)."""
+        if self.verbose:
+            print(f"-- {message}", flush=True)
 
     def _check_warm_start_features(self, X):
         """``warm_start`` continues from ``coef_``: X must have its number of features."""
@@ -368,22 +390,27 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
         alpha = float(self.alpha) if alpha is None else alpha
         # extreme entries: SGD on (X / g, y / g) with alpha / g^2 and b / g, same minimiser
         # (partial_fit: checked on its first batch only, to keep later calls one pass)
+        # a unique minimiser (alpha > 0, or unique least squares with the squared loss): SGD
+        # in the centred parametrisation (same minimiser, better conditioned)
+        centre = self.fit_intercept and not partial and (
+            alpha > 0 or (self.loss == "squared_error" and intercept_fit_is_unique(Xf)))
         g = 1.0
         if first_call or not partial:
             g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
-                          partial=partial, auto_step=self.eta0 == "auto")
+                          partial=partial, auto_step=self.eta0 == "auto", centred=centre)
         if g != 1.0:
             state.intercept = state.intercept / g
             # (a pull beyond 1e250 times the data's curvature is infinite: w = w0)
             state, n_iter = self._run_sgd_scaled(Xf / g, Y / g, y, sw, W0, state, partial,
-                                                 first_call, min(alpha / g / g, 1e250))
+                                                 first_call, min(alpha / g / g, 1e250), centre)
             state.intercept = state.intercept * g
             if state.n_avg > 0:
                 state.avg_intercept = state.avg_intercept * g
             return state, n_iter
-        return self._run_sgd_scaled(Xf, Y, y, sw, W0, state, partial, first_call, alpha)
+        return self._run_sgd_scaled(Xf, Y, y, sw, W0, state, partial, first_call, alpha,
+                                    centre)
 
-    def _run_sgd_scaled(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha):
+    def _run_sgd_scaled(self, Xf, Y, y, sw, W0, state, partial, first_call, alpha, centre):
         n, d = Xf.shape
         if first_call or not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
@@ -403,9 +430,12 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             nnz = Xt.nnz if sp.issparse(Xt) else None
             self.batch_size_ = (auto_batch_size(*Xt.shape, nnz=nnz) if self.batch_size == "auto"
                                 else int(min(self.batch_size, Xt.shape[0])))
-        # alpha > 0: SGD in the centred parametrisation (same minimiser, better conditioned)
         shift = None
-        if alpha > 0 and self.fit_intercept and not partial:
+        if centre and alpha == 0 and validation is not None:  # unique on the training part?
+            centre = intercept_fit_is_unique(Xt)
+        if self.fit_intercept and not partial and not centre and alpha == 0:
+            warn_offsets(Xt)
+        if centre:
             wts = np.ones(Xt.shape[0]) if swt is None else swt
             shift = np.asarray(Xt.T @ wts).ravel() / wts.sum()
         grow = None
@@ -437,8 +467,20 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             state.t, state.eta = 1.0, None
             state.avg_coef = state.avg_intercept = None
             state.n_avg = 0
+        ybar = None
+        if shift is not None and self.loss == "squared_error":
+            # centred at the weighted mean of X, the intercept coordinate c = b + shift'w has
+            # its optimum at the weighted mean of Y whatever w: start and end there (under a
+            # pull far above the features' curvature the shared step would need ~alpha
+            # epochs to carry the intercept alone there)
+            ybar = (Yt.T @ wts) / wts.sum()
+            state.intercept = ybar - shift @ state.coef
         n_iter, converged = sgd_run(Xt, Yt, swt, W0.T, state, config=config, rng=rng,
                                     validation=validation, shift=shift)
+        if ybar is not None:
+            state.intercept = ybar - shift @ state.coef
+            if state.n_avg > 0:
+                state.avg_intercept = ybar - shift @ state.avg_coef
         if not partial and self.tol is not None and not converged:
             warnings.warn(
                 f"Maximum number of iteration reached before convergence ({n_iter} epochs). "

@@ -138,6 +138,11 @@ class WarmStartSGDRegressor(RegressorMixin, _BaseWarmStartSGD):
     warm_start : bool, default=False
         ``fit`` starts from the previous solution (the pull stays toward ``coef_init``).
     verbose : int, default=0
+        Above 0, ``fit`` and ``partial_fit`` print their stages on stdout, as scikit-learn's
+        ``SGDRegressor`` does: the solver chosen, for ``solver="sgd"`` one line per epoch
+        (objective, largest change, step size) and the total, for ``solver="exact"`` the Gram
+        matrix, the factorisation, the refinement steps and any fallback taken (pseudo-inverse,
+        normal equations, SVD), each with its time.
     epsilon : float, default=0.1
         Width for ``huber`` and ``epsilon_insensitive``.
 

@@ -74,22 +74,32 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
     ClassificationError
         Array fields of shape ``broadcast(n_samples, alpha)``.
     """
+    mu = np.asarray(mu_coords, dtype=np.float64)
+    w0 = np.asarray(w0_coords, dtype=np.float64)
+    W = np.stack([mu * mu, mu * w0, w0 * w0], axis=1)
+    return _classification_error_grouped(eigenvalues, None, W, n_samples, alpha)
+
+
+def _classification_error_grouped(eigenvalues, weights, products, n_samples, alpha=0.0):
+    """:func:`_classification_error` from the products ``mu_j^2, mu_j w0_j, w0_j^2``
+    (columns of ``products``), summed over groups of eigen-directions sharing an eigenvalue:
+    ``weights`` (None: all 1) counts the directions of each group. Only such sums enter the
+    formulas, so a spectrum with repeated values costs its number of distinct values."""
     # unit scale (see _normalise): the problem (Sigma / t, mu / sqrt(t), w0 sqrt(t), alpha / t)
     # has the same margins mu'w, w'Sigma w and error rates; kappa scales with t
     lam, tsc = _normalise(eigenvalues)
-    root = np.sqrt(tsc)  # exact: tsc is a power of four
-    mu = np.asarray(mu_coords, dtype=np.float64) / root
-    w0 = np.asarray(w0_coords, dtype=np.float64) * root
+    W = np.asarray(products, dtype=np.float64) * np.array([1.0 / tsc, 1.0, tsc])
     n, a = np.broadcast_arrays(
         np.asarray(n_samples, dtype=np.float64), np.asarray(alpha, dtype=np.float64)
     )
     shape = n.shape
     n, a = n.ravel(), a.ravel() / tsc
     a = _clip_alpha(lam, a)
-    rank = int(np.count_nonzero(lam))
-    W = np.stack([mu * mu, mu * w0, w0 * w0], axis=1)
+    rank = int(np.count_nonzero(lam)) if weights is None else float(np.sum(weights[lam > 0]))
+    lw = lam if weights is None else lam * weights
     k, s1, s2 = _solve_kappa(
-        lam, n, a, extra1=W, extra2=np.column_stack([lam * lam, W * lam[:, None]])
+        lam, n, a, extra1=W, extra2=np.column_stack([lw * lam, W * lam[:, None]]),
+        weights=weights,
     )
     t = np.empty(n.size)
     q = np.empty(n.size)
@@ -112,7 +122,7 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
     if np.any(ls):
         # alpha = 0, n >= rank: least squares, w -> Sigma^+ mu / (1 + m) with noise.
         nz = lam > 0
-        m = float(np.sum(mu[nz] ** 2 / lam[nz]))
+        m = float(np.sum(W[nz, 0] / lam[nz]))
         nl = n[ls]
         with np.errstate(divide="ignore", invalid="ignore"):
             t[ls] = m / (1.0 + m)
@@ -123,7 +133,7 @@ def _classification_error(eigenvalues, mu_coords, w0_coords, n_samples, alpha=0.
                 (m * nl + rank) / ((1.0 + m) ** 2 * np.where(gap > 0, gap, 1.0)),
                 np.inf,
             )
-    pre = float(_margin_error(mu @ w0, np.sum(lam * w0**2)))
+    pre = float(_margin_error(np.sum(W[:, 1]), np.sum(lam * W[:, 2])))
     return ClassificationError(
         pretrained=pre,
         finetuned=_margin_error(t, q).reshape(shape),

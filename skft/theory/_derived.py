@@ -262,6 +262,8 @@ def classification_finetune_helps_intervals(
 
 def _optimal_alpha(finetuned, pretrained, n, scale, n_grid):
     """Grid in log alpha (plus alpha = 0) then bounded refinement, for each n."""
+    if isinstance(n_grid, bool) or not isinstance(n_grid, int | np.integer) or n_grid < 2:
+        raise ValueError(f"n_grid must be an integer >= 2, got {n_grid!r}.")
     grid = np.concatenate([[0.0], scale * np.geomspace(1e-8, 1e8, n_grid)])
     values = finetuned(n[:, None], grid[None, :])
     alphas = np.empty(n.size)
@@ -271,15 +273,18 @@ def _optimal_alpha(finetuned, pretrained, n, scale, n_grid):
         j = int(np.argmin(vals))
         best_a, best_e = grid[j], vals[j]
         if 0 < j < grid.size - 1 or (j == 0 and grid.size > 1):
-            lo = np.log(grid[max(j - 1, 1)])
-            hi = np.log(grid[min(j + 1, grid.size - 1)])
+            # searched in log(alpha / ref), free of the covariance's units: the same path
+            # at every scale (the bounded search's tolerance depends on where it stands)
+            ref = grid[max(j, 1)]
+            lo = np.log(grid[max(j - 1, 1)] / ref)
+            hi = np.log(grid[min(j + 1, grid.size - 1)] / ref)
 
-            def f(u, i=i):
-                return float(finetuned(n[i : i + 1, None], np.exp([[u]]))[0, 0])
+            def f(u, i=i, ref=ref):
+                return float(finetuned(n[i : i + 1, None], ref * np.exp([[u]]))[0, 0])
 
             res = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
             if res.fun < best_e:
-                best_a, best_e = float(np.exp(res.x)), float(res.fun)
+                best_a, best_e = float(ref * np.exp(res.x)), float(res.fun)
         if not best_e < pretrained:
             best_a, best_e = np.inf, pretrained
         alphas[i], errors[i] = best_a, best_e

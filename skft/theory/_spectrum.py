@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core._dense_linalg import eigh
 from ..utils._validation import refuse_complex
 from ._sums import _SpectralSums
 
@@ -128,7 +129,7 @@ class Spectrum:
         scale = max(float(np.abs(cov).max()), np.finfo(np.float64).tiny)
         if np.abs(cov - cov.T).max() > 1e-8 * scale:
             raise ValueError("covariance must be symmetric.")
-        lam, vec = np.linalg.eigh((cov + cov.T) / 2.0)
+        lam, vec = eigh((cov + cov.T) / 2.0)  # one BLAS thread below 1024 rows
         if lam[0] < -1e-8 * scale * cov.shape[0] ** 0.5:
             raise ValueError(
                 f"covariance must be positive semi-definite: it has an eigenvalue {lam[0]:.3g} < 0."
@@ -187,18 +188,20 @@ def _as_float_array(x, name):
     return arr
 
 
-def _kappa_bounds(lam, n, alpha, rank, trace):
+def _kappa_bounds(lam, n, alpha, rank, trace, weights=None):
     """Bracket [lo, hi] of the positive root (see :func:`_solve_kappa`)."""
     hi = alpha + trace / n
-    pos = lam[lam > 0]
-    inv_sum = float(np.sum(1.0 / pos)) if pos.size else np.inf
+    pos = lam > 0
+    w = 1.0 if weights is None else weights[pos]
+    inv_sum = float(np.sum(w / lam[pos])) if np.any(pos) else np.inf
     # First Newton step from k = 0 of the concave increasing h(k) (alpha = 0): a lower bound.
     lo0 = np.where(n < rank, (rank - n) / inv_sum, 0.0)
     lo = np.maximum(alpha, lo0)
     return lo, hi
 
 
-def _solve_kappa(lam, n, alpha, extra1=None, extra2=None, *, binned=None, rtol=1e-12, max_iter=200):
+def _solve_kappa(lam, n, alpha, extra1=None, extra2=None, *, binned=None, rtol=1e-12, max_iter=200,
+                 weights=None):
     """Effective regularisation ``k`` for 1-d arrays ``n``, ``alpha`` of equal length.
 
     Solves ``h(k) = 1 - alpha/k - df1(k)/n = 0``. ``h`` is strictly increasing and concave
@@ -210,14 +213,20 @@ def _solve_kappa(lam, n, alpha, extra1=None, extra2=None, *, binned=None, rtol=1
     Returns ``(k, S1, S2)``: ``S1[:, 0] = df1(k)``, ``S1[:, 1:] = sum extra1/(l + k)``,
     ``S2[:, 0] = g(k) = sum l/(l + k)^2``, ``S2[:, 1:] = sum extra2/(l + k)^2``, evaluated at
     the root (rows of zeros where ``k = 0``).
+
+    ``weights`` (default all 1): multiplicity of each eigenvalue, so that a spectrum with
+    repeated values can be passed once per distinct value (``df1``, ``g``, the rank and the
+    trace count each ``l_j`` ``weights_j`` times; ``extra1``, ``extra2`` are then the sums
+    over each group).
     """
     n = np.asarray(n, dtype=np.float64)
     alpha = np.asarray(alpha, dtype=np.float64)
     p = n.size
-    rank = int(np.count_nonzero(lam))
-    trace = float(lam.sum())
-    cols1 = lam[:, None] if extra1 is None else np.column_stack([lam, extra1])
-    cols2 = lam[:, None] if extra2 is None else np.column_stack([lam, extra2])
+    lw = lam if weights is None else lam * weights
+    rank = int(np.count_nonzero(lam)) if weights is None else float(np.sum(weights[lam > 0]))
+    trace = float(lw.sum())
+    cols1 = lw[:, None] if extra1 is None else np.column_stack([lw, extra1])
+    cols2 = lw[:, None] if extra2 is None else np.column_stack([lw, extra2])
     sums = _SpectralSums(lam, cols1, cols2, binned=binned)
     k = np.zeros(p)
     s1_out = np.zeros((p, cols1.shape[1]))
@@ -233,12 +242,12 @@ def _solve_kappa(lam, n, alpha, extra1=None, extra2=None, *, binned=None, rtol=1
     if idx.size == 0:
         return k, s1_out, s2_out
     na, aa = n[idx], alpha[idx]
-    lo, hi = _kappa_bounds(lam, na, aa, rank, trace)
+    lo, hi = _kappa_bounds(lam, na, aa, rank, trace, weights)
     lo = np.maximum(lo, np.finfo(np.float64).tiny * 1e10)
     hi = np.maximum(hi, lo)
     ulo, uhi = np.log(lo), np.log(hi)
     # Starting point: linear interpolation of h on a shared log-grid (cheap: grid x d).
-    n_grid = 33 if idx.size >= 8 else 0
+    n_grid = 33 if idx.size >= 8 or lam.size * 33 <= 8192 else 0
     u = 0.5 * (ulo + uhi)
     if n_grid:
         grid = np.linspace(ulo.min(), uhi.max(), n_grid)

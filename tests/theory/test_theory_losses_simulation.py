@@ -40,6 +40,9 @@ from skft.theory import (  # noqa: E402
     robust_regression_risk,
 )
 
+# simulations: one BLAS thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 Z = 4.0
 N_SEEDS = 8
 

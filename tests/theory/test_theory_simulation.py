@@ -14,6 +14,9 @@ import pytest
 from skft.datasets import exact_test_error, make_transfer_classification, make_transfer_regression
 from skft.theory import classification_error, regression_risk
 
+# simulations: one BLAS thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 D = 300
 N_SEEDS = 10
 

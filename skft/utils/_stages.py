@@ -1,9 +1,10 @@
-"""``--verbose``: the stages of a command and their timings, on stderr."""
+"""Stages of long work and their timings, printed when asked (``verbose``, ``--verbose``)."""
 
 import contextlib
+import sys
 import time
 
-__all__ = ["StageLog"]
+__all__ = ["NO_LOG", "StageLog"]
 
 
 class StageLog:
@@ -11,17 +12,20 @@ class StageLog:
 
     Parameters
     ----------
-    stream : file-like
-        Where to write (the command's stderr).
+    stream : file-like or None
+        Where to write (a command's stderr); None: ``sys.stderr`` at the time of writing.
     prog : str
         Prefix of every line, e.g. ``"skft advise"``.
     enabled : bool
         False: every call is a no-op.
+    announce : bool, default=True
+        Whether :meth:`stage` also prints a line when a stage starts (else only its end,
+        with the duration).
 
     Examples
     --------
     >>> import io
-    >>> from skft._cli._log import StageLog
+    >>> from skft.utils._stages import StageLog
     >>> out = io.StringIO()
     >>> log = StageLog(out, "skft advise", True)
     >>> with log.stage("reading --X"):
@@ -31,17 +35,25 @@ class StageLog:
     skft advise: [    0.00 s] reading --X: done in 0.00 s
     """
 
-    def __init__(self, stream, prog, enabled):
+    def __init__(self, stream, prog, enabled, announce=True):
         self.stream = stream
         self.prog = prog
         self.enabled = bool(enabled)
+        self.announce = bool(announce)
         self._start = time.perf_counter()
 
     def __call__(self, message):
-        """Print one line with the time since the command started."""
+        """Print one line with the time since the log was created."""
         if self.enabled:
             elapsed = time.perf_counter() - self._start
-            print(f"{self.prog}: [{elapsed:8.2f} s] {message}", file=self.stream, flush=True)
+            stream = sys.stderr if self.stream is None else self.stream
+            print(f"{self.prog}: [{elapsed:8.2f} s] {message}", file=stream, flush=True)
+
+    def child(self, label):
+        """The same log (same clock and stream) with ``label`` after the prefix."""
+        out = StageLog(self.stream, f"{self.prog} [{label}]", self.enabled, self.announce)
+        out._start = self._start
+        return out
 
     @contextlib.contextmanager
     def stage(self, message):
@@ -49,9 +61,17 @@ class StageLog:
 
         Yields a list: strings appended to it are printed with the duration.
         """
-        self(f"{message} ...")
+        if not self.enabled:
+            yield []
+            return
+        if self.announce:
+            self(f"{message} ...")
         start = time.perf_counter()
         notes = []
         yield notes
         detail = "".join(f"; {note}" for note in notes)
         self(f"{message}: done in {time.perf_counter() - start:.2f} s{detail}")
+
+
+#: A log that prints nothing (the default of functions that take a ``log``).
+NO_LOG = StageLog(None, "", False)

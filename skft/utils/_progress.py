@@ -42,8 +42,18 @@ class _Silent:
 def progress_bar(total, desc="tasks", enable=True, file=None):
     """An object with ``update(k=1)`` and ``close()`` counting ``total`` steps.
 
-    ``enable=False``: does nothing. Otherwise tqdm's bar when tqdm is importable, else a
-    plain ``desc: k/total [elapsed]`` line rewritten on ``file`` (default stderr).
+    ``enable=False``: does nothing. Otherwise tqdm's bar when tqdm is importable (it comes
+    with ``skft[dask]``), else a plain ``desc: k/total [elapsed]`` line rewritten on ``file``
+    (default stderr): never an ImportError.
+
+    Examples
+    --------
+    >>> import io
+    >>> from skft.utils._progress import progress_bar
+    >>> bar = progress_bar(3, "seeds", enable=False)
+    >>> for _ in range(3):
+    ...     bar.update()
+    >>> bar.close()
     """
     if not enable:
         return _Silent()

@@ -1,8 +1,8 @@
 """Decision quality and speed of ``should_finetune``, per family of transfer problems.
 
-Run: ``OPENBLAS_NUM_THREADS=1 nice python benchmarks/bench_advice.py [--quick] [--family F]``
-(decision quality), ``python benchmarks/bench_advice.py --timing [--timing-unlabeled]`` (speed:
-no ``OPENBLAS_NUM_THREADS``, the script sets the threads itself)
+Run: ``OPENBLAS_NUM_THREADS=1 nice python benchmarks/bench_advice.py [--quick] [--family F]
+[--loss L [--epsilon E]]`` (decision quality), ``python benchmarks/bench_advice.py --timing
+[--timing-unlabeled]`` (speed: no ``OPENBLAS_NUM_THREADS``, the script sets the threads itself)
 
 Synthetic transfer problems with known truth (``skft.datasets``), in families (``FAMILIES``):
 today's easy one (random shift direction, centred features, independent rows, n/d from 0.1
@@ -20,6 +20,12 @@ against the pretrained model's exact test error. Methods:
   pretrained error (``should_finetune(...).loo_finetune``);
 * ``cv5``: 5-fold cross-validation of the same fine-tuning (the exact estimator on four
   folds) vs the pretrained model on the fifth.
+
+``--loss L`` (``log_loss``, ``hinge``, ``modified_huber``; ``huber``, ``epsilon_insensitive``
+with ``--epsilon``) judges that fine-tuning instead of the squared loss's, on the families of its
+task (the truth and ``cv5`` fit the same loss); problems drawn with ``alpha = 0`` are run at
+``ALPHA_OTHER_LOSSES`` (the exact solver, and the empirical check, need ``alpha > 0``), and
+``loo`` is then the approximate leave-one-out or 10-fold cross-validation of the advice.
 
 Per family: ``clear`` problems (the two true errors differ by more than 10 %), the fraction
 of them each method decides right, how often the advice is confident and how many confident
@@ -49,6 +55,10 @@ from skft.datasets import exact_test_error, make_transfer_classification, make_t
 from skft.utils._progress import progress_bar
 
 METHODS = ("theory", "loo", "cv5")
+REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")
+CLASSIFICATION_LOSSES = ("squared_error", "log_loss", "hinge", "modified_huber")
+#: alpha for the problems drawn at alpha = 0, with a loss other than the squared one
+ALPHA_OTHER_LOSSES = 0.03
 
 
 # ----------------------------------------------------------------------------- problems
@@ -200,11 +210,12 @@ FAMILIES = {
 # ----------------------------------------------------------------------------- truth
 def _fit(p, X, y, alpha):
     w0, b0 = p["truth"].coef_init, p["truth"].get("intercept_init", 0.0)
-    common = dict(alpha=alpha, fit_intercept=p["fit_intercept"], solver="exact")
+    common = dict(alpha=alpha, fit_intercept=p["fit_intercept"], solver="exact",
+                  loss=p.get("loss", "squared_error"), epsilon=p.get("epsilon", 0.1))
     if p["task"] == "regression":
         est = WarmStartSGDRegressor(w0, intercept_init=b0, **common)
     else:
-        est = WarmStartSGDClassifier(w0, intercept_init=b0, loss="squared_error", **common)
+        est = WarmStartSGDClassifier(w0, intercept_init=b0, **common)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -235,7 +246,7 @@ def cv5_finetune(p, rng):
     return bool(ft < pre)
 
 
-def evaluate(family, n_problems, seed, progress=False):
+def evaluate(family, n_problems, seed, loss="squared_error", epsilon=0.1, progress=False):
     task, _, maker = FAMILIES[family]
     rng = np.random.default_rng(seed)
     cv_rng = np.random.default_rng(seed + 99)
@@ -243,6 +254,9 @@ def evaluate(family, n_problems, seed, progress=False):
     bar = progress_bar(n_problems, family, enable=progress)
     for i in range(n_problems):
         p = maker(rng, int((seed * 100_003 + i) % (2**32 - 1)))
+        p.update(loss=loss, epsilon=epsilon)
+        if loss != "squared_error" and p["alpha"] == 0:
+            p["alpha"] = ALPHA_OTHER_LOSSES
         truth = p["truth"]
         w0, b0 = truth.coef_init, truth.get("intercept_init", 0.0)
         coef, b = _fit(p, p["X"], p["y"], p["alpha"])
@@ -259,6 +273,8 @@ def evaluate(family, n_problems, seed, progress=False):
                 alpha=p["alpha"],
                 task=task,
                 fit_intercept=p["fit_intercept"],
+                loss=loss,
+                epsilon=epsilon,
             )
             elapsed = time.perf_counter() - t0
         fe = adv.finetuned_error
@@ -463,6 +479,13 @@ def main():
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES), default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--loss", default="squared_error",
+        choices=sorted(set(REGRESSION_LOSSES + CLASSIFICATION_LOSSES)),
+        help="the fine-tuning judged (default squared_error); only the families of its task",
+    )
+    parser.add_argument("--epsilon", type=float, default=0.1,
+                        help="epsilon of huber / epsilon_insensitive (default 0.1)")
+    parser.add_argument(
         "--misses",
         action="store_true",
         help="list the wrong clear decisions and the intervals that miss",
@@ -480,11 +503,15 @@ def main():
     args = parser.parse_args()
     n_problems = args.problems or (12 if args.quick else 80)
     families = args.family or list(FAMILIES)
+    if args.loss != "squared_error":  # the families of the loss's task
+        task = "regression" if args.loss in REGRESSION_LOSSES else "classification"
+        families = [f for f in families if FAMILIES[f][0] == task]
     if (args.timing or args.timing_unlabeled) and args.family is None and not args.quick:
         families = []
     print(HEADER)
     for k, name in enumerate(families):
-        rows = evaluate(name, n_problems, args.seed * 1000 + k, progress=args.progress)
+        rows = evaluate(name, n_problems, args.seed * 1000 + k, args.loss, args.epsilon,
+                        progress=args.progress)
         print(line(name + ("" if FAMILIES[name][1] else " (easy)"), summarise(rows)), flush=True)
         if args.misses:
             print_misses(rows)

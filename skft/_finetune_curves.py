@@ -191,6 +191,9 @@ def advice_curves(advice):
                 f"advice must be a FinetuneAdvice (from should_finetune), got "
                 f"{type(advice).__name__}."
             )
+    if advice.finetuned_error is None:
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in advice.candidates)
+        raise ValueError(f"no fine-tuning named has a prediction, nothing to plot ({reasons}).")
     n = np.asarray(advice.curve_n, dtype=np.float64)
     pre = advice.pretrained_error
     rec = advice.curve_recommended

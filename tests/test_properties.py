@@ -329,6 +329,10 @@ def _assert_same_advice(got, want, e, a, rtol, *, recommended=True, sentences=Tr
     atol = rtol * e * want.pretrained_error.value
     for name in ("pretrained_error", "finetuned_error", "decision_pretrained_error"):
         g, w = getattr(got, name), getattr(want, name)
+        assert (g is None) == (w is None), (name, g, w)  # None: no prediction (and why)
+        if w is None:
+            assert [c.reason for c in got.candidates] == [c.reason for c in want.candidates]
+            continue
         np.testing.assert_allclose([g.value, g.stderr, g.low, g.high],
                                    np.array([w.value, w.stderr, w.low, w.high]) * e,
                                    rtol=rtol, atol=atol, err_msg=name)

@@ -16,6 +16,8 @@ from ._text import parse_delimiter
 
 __all__ = ["add_parser", "run"]
 
+LOSSES = ("squared_error", "log_loss", "hinge", "modified_huber", "huber", "epsilon_insensitive")
+
 DESCRIPTION = """\
 Should you fine-tune a pretrained linear model on your target data, or keep it as it is?
 
@@ -48,6 +50,9 @@ examples:
   skft advise --coef w0.csv --intercept 0 --X X.csv --y y.csv --unlabeled X_more.csv \\
       --plot curve.png
       unlabelled target rows sharpen the covariance estimate; save the error curve
+  skft advise --coef w0.csv --intercept 0 --X X.csv --y labels.csv --alpha 0.1 \\
+      --loss squared_error --loss log_loss --loss hinge
+      compare fine-tunings with several losses, each by its own theory
   skft advise ... --header X=yes --header y=no --delimiter ';' --index-col X=first
       override what is detected, per file (X, y, coef, intercept, unlabeled) or for all
 
@@ -179,6 +184,16 @@ def add_parser(subparsers):
         help="pull toward the start, alpha >= 0 (default 0: plain SGD to convergence)",
     )
     model.add_argument(
+        "--loss", choices=LOSSES, action="append", default=None, metavar="LOSS",
+        help="the fine-tuning's loss: squared_error (default), log_loss, hinge, "
+        "modified_huber (classification), huber, epsilon_insensitive (regression); repeat "
+        "to compare several, each by its own theory against keeping the start",
+    )
+    model.add_argument(
+        "--epsilon", type=_non_negative, default=0.1, metavar="E",
+        help="epsilon of huber and epsilon_insensitive (default 0.1)",
+    )
+    model.add_argument(
         "--task", choices=("auto", "regression", "classification"), default="auto",
         help="default auto: classification for text or two-valued labels or a coefficient "
         "matrix, regression for continuous y",
@@ -250,6 +265,12 @@ def _magnitudes(inputs):
     return f"largest |value|: {shown}"
 
 
+def _losses(args):
+    """The ``loss`` argument: one name, or the list of those given (repeated ``--loss``)."""
+    names = list(dict.fromkeys(args.loss or ["squared_error"]))
+    return names[0] if len(names) == 1 else names
+
+
 def _advice(inputs, args):
     """``should_finetune`` on the inputs; its failures become one-line input errors."""
     from ..advice import should_finetune
@@ -265,6 +286,8 @@ def _advice(inputs, args):
             X_unlabeled=inputs.unlabeled,
             fit_intercept=inputs.fit_intercept,
             confidence=args.confidence,
+            loss=_losses(args),
+            epsilon=args.epsilon,
             verbose=2 if args.verbose else 0,
         )
     except (ArithmeticError, np.linalg.LinAlgError) as exc:
@@ -275,7 +298,8 @@ def _advice(inputs, args):
         ) from None
     except ValueError as exc:
         raise InputFileError(str(exc).splitlines()[0]) from None
-    values = (advice.pretrained_error.value, advice.finetuned_error.value)
+    values = (advice.pretrained_error.value,) + (
+        () if advice.finetuned_error is None else (advice.finetuned_error.value,))
     if any(np.isnan(v) for v in values):
         raise InputFileError(
             "the advice came out NaN for these inputs (a numerical failure); "
@@ -296,7 +320,8 @@ def run(args, stdout, stderr):
     n, d = inputs.X.shape
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g})"), \
+        with log.stage(f"should_finetune ({inputs.task}, n={n}, d={d}, alpha={args.alpha:g}, "
+                       f"loss={_losses(args)})"), \
                 contextlib.redirect_stderr(stderr):  # its --verbose stages
             advice = _advice(inputs, args)
     seen = set()
@@ -320,6 +345,9 @@ def run(args, stdout, stderr):
         if advice.classes is not None:
             classes = ", ".join(str(c) for c in np.asarray(advice.classes).tolist())
             print(f"classes (label order): {classes}", file=stdout)
+    if args.plot is not None and advice.finetuned_error is None:
+        raise InputFileError("--plot: no fine-tuning named has a prediction here (see the "
+                             "answer above): nothing to plot")
     if args.plot is not None:
         with log.stage(f"drawing {args.plot}"):
             _save_plot(advice, args.plot)

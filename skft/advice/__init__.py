@@ -1,6 +1,6 @@
 """Should I fine-tune? Estimates of the unknowns, leave-one-out checks and the advice."""
 
-from ._advice import ErrorEstimate, FinetuneAdvice, should_finetune
+from ._advice import CandidateAdvice, ErrorEstimate, FinetuneAdvice, should_finetune
 from ._asymptotic import EstimatedAsymptoticError, estimate_asymptotic_error
 from ._checks import AssumptionCheck
 from ._estimate import (
@@ -17,6 +17,7 @@ from ._spectrum import SpectrumEstimate, estimate_spectrum
 
 __all__ = [
     "AssumptionCheck",
+    "CandidateAdvice",
     "ClassificationUnknowns",
     "DegenerateEstimateWarning",
     "DependentRowsWarning",

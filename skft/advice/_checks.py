@@ -21,6 +21,18 @@ and whether it passed. ``should_finetune`` reports all of them (``FinetuneAdvice
 * ``shift_profile``: the fitted profile reproduces the GCV curve and the moments
   (``lack_of_fit`` below ``LACK_OF_FIT_MAX``); how much of the signal lies below the
   resolution is reported (it matters only for predictions at larger ``n``).
+* ``theory_vs_empirical`` (losses other than the squared one, and multiclass argmax errors):
+  the theory's prediction at the observed ``n`` against the assumption-free estimate
+  (approximate leave-one-out or cross-validation, :mod:`skft.advice._alo`); fails when they
+  are more than ``AGREEMENT_Z`` standard errors of their difference apart (the estimate's
+  standard error read off its interval: Wilson's for a counted error rate); the error at the
+  observed ``n`` is then the empirical estimate (the curves stay the theory's). It guards the
+  assumptions these predictions rest on and nothing else tests (the class means and the start
+  spread over the eigen-directions like random directions; the shift profile fitted on the
+  squared loss's curve).
+* ``noise_law`` (robust regression losses): their risk depends on the noise's law, Gaussian
+  unless named; a normality test of the start's residuals (D'Agostino-Pearson, level 0.01)
+  that rejects says the assumed law is wrong.
 * ``n_close_to_d``: near the interpolation threshold the fine-tuned error is a heavy-tailed
   random quantity: the check fails when the amplification ``n / (n - df2)`` exceeds
   ``AMPLIFICATION_MAX`` (the interval carries the finite-size term in any case).
@@ -39,6 +51,7 @@ BALANCE_LEVEL = 0.05
 BALANCE_MIN_EFFECT = 0.05
 LACK_OF_FIT_MAX = 4.0
 AMPLIFICATION_MAX = 10.0
+AGREEMENT_Z = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,8 @@ class AssumptionCheck:
     ----------
     name : str
         ``"independent_rows"``, ``"heavy_tails"``, ``"centring"``, ``"class_balance"``,
-        ``"shift_profile"`` or ``"n_close_to_d"``.
+        ``"shift_profile"``, ``"n_close_to_d"``, ``"theory_vs_empirical"`` or
+        ``"noise_law"``.
     passed : bool
         False when the assumption is rejected by the data: the advice is then not
         confident.
@@ -213,3 +227,51 @@ def check_near_d(amplification, n, rank, alpha):
             "term but the decision is not confident"
         )
     return AssumptionCheck("n_close_to_d", passed, detail, float(amplification))
+
+
+def check_agreement(predicted, predicted_se, empirical, interval, method):
+    """The theory's prediction against the assumption-free estimate at the observed ``n``.
+
+    ``interval``: the empirical estimate's interval at ``AGREEMENT_Z`` standard errors (a
+    Wilson interval for a counted error rate: it stays honest near 0), read as a standard
+    error on each side, ``(empirical - low) / AGREEMENT_Z`` and ``(high - empirical) /
+    AGREEMENT_Z``. The check fails when the prediction is more than ``AGREEMENT_Z`` standard
+    errors of the difference (the two combined in quadrature) away from the estimate.
+    """
+    lo, hi = interval
+    side = (empirical - lo) if predicted < empirical else (hi - empirical)
+    se = float(np.hypot(side / AGREEMENT_Z, predicted_se))
+    k = abs(predicted - empirical) / se if se > 0 else (0.0 if predicted == empirical else np.inf)
+    passed = bool(k <= AGREEMENT_Z)
+    detail = (
+        f"predicted {predicted:.4g} against {method} {empirical:.4g}: {k:.1f} standard errors "
+        "of the difference apart"
+    )
+    if not passed:
+        detail += (
+            f" (> {AGREEMENT_Z:g}): they disagree; the assumptions of the theory (the class "
+            "means and the start, or the shift, spread over the eigen-directions as estimated) "
+            "do not describe these data, and the error at the observed n is the empirical "
+            "estimate"
+        )
+    return AssumptionCheck("theory_vs_empirical", passed, detail, float(k))
+
+
+def check_noise_law(pvalue, given, level):
+    """Normality of the start's residuals when the noise law is assumed Gaussian."""
+    if given is not None:
+        return AssumptionCheck("noise_law", True, f"noise law given: {given}")
+    if pvalue is None:
+        return AssumptionCheck(
+            "noise_law", True, "Gaussian noise assumed; fewer than 20 residuals: not tested")
+    passed = bool(pvalue >= level)
+    detail = (
+        f"Gaussian noise assumed; normality test of the start's residuals "
+        f"(D'Agostino-Pearson): p = {pvalue:.2g}"
+    )
+    if not passed:
+        detail += (
+            f" < {level:g}: the noise is not Gaussian, and the risk of this loss depends on "
+            "the noise's law; pass noise= (a law name, a NoiseLaw or (values, weights))"
+        )
+    return AssumptionCheck("noise_law", passed, detail, pvalue)

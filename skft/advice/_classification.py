@@ -284,6 +284,16 @@ def _checks(grams, y_pm, r, alpha, fit_intercept, rows):
         )
     else:
         checks.append(check_class_centring(X, y_pm))
+    checks.append(tails_check(grams, r, alpha, fit_intercept))
+    return checks
+
+
+def tails_check(X, r, alpha, fit_intercept):
+    """:func:`check_tails` on the squared-loss fit of the residuals ``r`` (a property of the
+    rows, whatever the loss) at ``max(alpha, tau / 10)``; ``X``: the features or their
+    :class:`GramCache`."""
+    grams = X if isinstance(X, GramCache) else GramCache(X)
+    X = grams.X
     factor = grams.factor(_design(alpha, fit_intercept, *X.shape))
     ev = factor.eigenvalues
     tau = float(factor.row_sq.sum()) / (X.shape[0] * factor.n_features)
@@ -296,15 +306,39 @@ def _checks(grams, y_pm, r, alpha, fit_intercept, rows):
     tr1 = float(factor.row_sq.sum())
     tr2 = float(np.sum(ev**2))
     r_eff = tr1**2 / tr2 if tr2 > 0 else 0.0
-    checks.append(check_tails(e, g, factor.row_sq, r_eff, a_ref))
-    return checks
+    return check_tails(e, g, factor.row_sq, r_eff, a_ref)
+
+
+def classification_rows(X, y_pm, stacklevel=6):
+    """``(X, y_pm, rows)``: the distinct rows when exact duplicates have one multiplicity and
+    one label per distinct row (the fit is the same), with a :class:`DependentRowsWarning`
+    when the rows are not independent."""
+    rows, X, y_pm, _ = _rows(X, y_pm)
+    _warn_rows(rows, stacklevel + 1)
+    return X, y_pm, rows
+
+
+def _warn_rows(rows, stacklevel):
+    if rows.has_duplicates or rows.near_pairs:
+        exact = rows.uniform and not rows.label_conflict
+        warnings.warn(
+            "should_finetune: rows of X are not independent: "
+            f"{check_rows(rows, exact_model=exact).detail}.",
+            DependentRowsWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def classification_problem(
     X, y_pm, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    log=NO_LOG, intercept_scaling=1.0,
+    log=NO_LOG, intercept_scaling=1.0, baseline=None,
 ):
     """All the numbers of the advice for one two-class problem with labels -1/+1.
+
+    ``baseline``: when fine-tuning starts from a calibrated start ``(coef, intercept)``, the
+    measured numbers of the start as given (``pretrained``, ``pretrained_interval``,
+    ``decision``, ``se_diff``): the decision compares with them, and the standard error of
+    the gap adds that of the paired difference of the two starts' errors.
 
     Rows: exact duplicates with one multiplicity and one label per distinct row are
     analysed on the distinct rows (the fit is the same); other duplicates fail the
@@ -315,14 +349,7 @@ def classification_problem(
     """
     with log.stage("exact and near-duplicate rows"):
         rows, X, y_pm, grams = _rows(X, y_pm, intercept_scaling)
-    if rows.has_duplicates or rows.near_pairs:
-        exact = rows.uniform and not rows.label_conflict
-        warnings.warn(
-            "should_finetune: rows of X are not independent: "
-            f"{check_rows(rows, exact_model=exact).detail}.",
-            DependentRowsWarning,
-            stacklevel=4,
-        )
+    _warn_rows(rows, 6)
     fit = fit_classification_model(
         X,
         y_pm,
@@ -339,8 +366,7 @@ def classification_problem(
     shift = 1 if fit_intercept else 0
     with log.stage("leave-one-out and the predicted error at the observed n"):
         ft, se_ft, loo = _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept)
-    pre, se_pre = fit["pretrained"]
-    dec = fit["decision"]
+    dec = fit["decision"] if baseline is None else baseline["decision"]
     ev = model.ev
     with log.stage("recommended alpha, intervals of n and curves"):
         best_alpha, best_error = _recommended_alpha(model, n_eff, dec["value"])
@@ -355,8 +381,8 @@ def classification_problem(
         curve_best = _best_curve(model.finetuned, curve_n - shift, best_alpha)
     with log.stage("assumption checks"):
         checks = _checks(grams, y_pm, fit["residuals"], alpha, fit_intercept, rows)
-    return _result(fit, model, rows, checks, ft, se_ft, loo, dec, y_pm, confidence, shift,
-                   best_alpha, best_error, helps, curve, curve_best)
+    return _result(fit, model, checks, ft, se_ft, loo, y_pm, confidence, shift,
+                   best_alpha, best_error, helps, curve, curve_best, baseline)
 
 
 def _rows(X, y_pm, intercept_scaling=1.0):
@@ -397,11 +423,16 @@ def _point_estimate(model, fit, grams, y_pm, n_eff, alpha, fit_intercept):
     return ft, se_ft, loo
 
 
-def _result(fit, model, rows, checks, ft, se_ft, loo, dec, y_pm, confidence, shift,
-            best_alpha, best_error, helps, curve, curve_best):
+def _result(fit, model, checks, ft, se_ft, loo, y_pm, confidence, shift, best_alpha,
+            best_error, helps, curve, curve_best, baseline):
     """The dict of :func:`classification_problem`; the leave-one-out error rate decides when
     a check of :data:`THEORY_CHECKS` failed."""
     pre, se_pre = fit["pretrained"]
+    dec = fit["decision"]
+    pre_interval, se_diff = fit["pretrained_interval"], 0.0
+    if baseline is not None:
+        (pre, se_pre), dec = baseline["pretrained"], baseline["decision"]
+        pre_interval, se_diff = baseline["pretrained_interval"], baseline["se_diff"]
     failed = [c.name for c in checks if not c.passed and c.name in THEORY_CHECKS]
     out = dict(finetuned_interval=logit_interval(ft, se_ft, _z(confidence)))
     if failed and loo is not None:
@@ -423,10 +454,10 @@ def _result(fit, model, rows, checks, ft, se_ft, loo, dec, y_pm, confidence, shi
         )
     return dict(
         pretrained=(pre, se_pre),
-        pretrained_interval=fit["pretrained_interval"],
+        pretrained_interval=pre_interval,
         decision=dec,
         finetuned=(ft, se_ft),
-        gap_se=float(np.hypot(se_ft, dec["stderr"])),
+        gap_se=float(np.sqrt(se_ft**2 + dec["stderr"] ** 2 + se_diff**2)),
         checks=tuple(checks),
         n_effective=int(y_pm.size),
         **out,

@@ -498,11 +498,17 @@ def _near_duplicate_estimate(fit, r, alpha, groups, extra_noise):
 
 def regression_problem(
     X, y, coef, intercept, *, alpha, fit_intercept, X_unlabeled, confidence, curve_n,
-    log=NO_LOG, intercept_scaling=1.0,
+    log=NO_LOG, intercept_scaling=1.0, baseline=None,
 ):
-    """All the numbers of the advice for one regression problem (a dict); ``log``: a
-    :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``: the value
-    of the ``"augmented"`` design's constant column."""
+    """All the numbers of the advice for one regression problem (a dict).
+
+    ``baseline``: when fine-tuning starts from a calibrated start ``(coef, intercept)``, the
+    measured error of the start as given and the standard error of the paired difference
+    of the two starts' errors (``pretrained``, ``se_diff``): the decision and the intervals
+    of ``n`` compare with it; the unknowns describe the calibrated start's residuals.
+    ``log``: a :class:`~skft.utils._stages.StageLog` for ``verbose``; ``intercept_scaling``:
+    the value of the ``"augmented"`` design's constant column.
+    """
     opts = dict(alpha=alpha, fit_intercept=fit_intercept, X_unlabeled=X_unlabeled, log=log,
                 intercept_scaling=intercept_scaling)
     with log.stage("exact duplicate rows"):
@@ -521,7 +527,7 @@ def regression_problem(
         warnings.warn(
             f"should_finetune: rows of X are not independent: {checks[0].detail}.",
             DependentRowsWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
     point = None
@@ -547,9 +553,13 @@ def regression_problem(
     with log.stage("recommended alpha, intervals of n and curves"):
         best_alpha, best_error = _recommended_alpha(model, n_u, pre, fit_intercept, r)
         view_rank = fit.rank + (1 if fit.kind == "free" else 0)
+        pre_out, gap_se = (pre, se_pre), point["gap_se"]
+        if baseline is not None:
+            pre_out = baseline["pretrained"]
+            gap_se = float(np.hypot(gap_se, baseline["se_diff"]))
         helps = helps_intervals(
             lambda m: model.finetuned(np.asarray(m, dtype=float), alpha),
-            pre,
+            pre_out[0],
             view_rank,
             n_max=20 * max(view_rank, n_u),
         )
@@ -563,10 +573,10 @@ def regression_problem(
         unknowns = replace(unknowns, fallbacks=unknowns.fallbacks + point["note"])
     k = int(np.argmin(np.abs(fit.alphas - alpha)))
     return dict(
-        pretrained=(pre, se_pre),
+        pretrained=pre_out,
         finetuned=(point["ft"], point["se_ft"]),
         finetuned_interval=lognormal_interval(point["ft"], point["se_ft"], _z(confidence)),
-        gap_se=point["gap_se"],
+        gap_se=gap_se,
         recommended_alpha=best_alpha,
         recommended_error=best_error,
         intervals=helps,

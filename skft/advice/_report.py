@@ -55,21 +55,87 @@ def _iv(est):
     return f"[{est.low:.4g}, {est.high:.4g}]"
 
 
+#: Short names of the empirical checks (column headings).
+_CHECK_SHORT = {
+    "leave-one-out": "leave-one-out",
+    "approximate leave-one-out": "approx. LOO",
+}
+
+
+def _check_short(method):
+    if method is None:
+        return "check"
+    if method in _CHECK_SHORT:
+        return _CHECK_SHORT[method]
+    return method.split(" of ")[0].replace("cross-validation", "CV")
+
+
+def _finetuning(advice):
+    """``", loss='log_loss', calibrate_start='affine'"``: what is fine-tuned, when not the
+    default squared loss."""
+    parts = []
+    if advice.loss != "squared_error" or len(advice.candidates) > 1:
+        parts.append(f"loss={advice.loss!r}")
+    if advice.epsilon is not None:
+        parts.append(f"epsilon={advice.epsilon:g}")
+    if advice.calibrate_start is not None:
+        parts.append(f"calibrate_start={advice.calibrate_start!r}")
+    return "".join(", " + p for p in parts)
+
+
+def _candidate_lines(advice, pct):
+    """The table of every fine-tuning judged, when there are several (or none predicted)."""
+    cands = advice.candidates
+    if len(cands) < 2 and all(c.has_prediction for c in cands):
+        return []
+    width = max(12, *(len(c.name) for c in cands))
+    lines = [f"Fine-tunings judged against keeping the start ({advice.metric}; "
+             f"pretrained {advice.decision_pretrained_error.value:.4g}):",
+             f"  {'candidate':{width}}{'alpha':>7}  {'predicted [' + pct + ']':>24}  "
+             f"{'check':>8}  verdict"]
+    best = advice.best
+    for c in cands:
+        if not c.has_prediction:
+            lines.append(f"  {c.name:{width}}{c.alpha:>7.3g}  {'no prediction':>24}")
+            lines.append(f"    why: {c.reason}")
+            continue
+        ft = c.finetuned_error
+        verdict = ("beats keeping the start" if c.finetune else "does not beat it") + (
+            "" if c.confident else " (not confident)") + (" <- best" if c is best else "")
+        check = "n/a" if c.loo_error is None else f"{c.loo_error:.4g}"
+        lines.append(f"  {c.name:{width}}{c.alpha:>7.3g}  {f'{ft.value:.4g} ' + _iv(ft):>24}  "
+                     f"{check:>8}  {verdict}")
+    return lines
+
+
 def advice_summary(advice):
     """The text of :meth:`FinetuneAdvice.summary`."""
     z = float(ndtri(0.5 + advice.confidence / 2.0))
     pct = f"{100 * advice.confidence:.0f}%"
-    gap = advice.finetuned_error.value - advice.decision_pretrained_error.value
+    head = (f"should_finetune: {advice.task}, n_samples={advice.n_samples}, "
+            f"n_features={advice.n_features}, alpha={advice.alpha:g}{_finetuning(advice)}")
+    check = _check_short(advice.check_method)
     lines = [
-        f"should_finetune: {advice.task}, n_samples={advice.n_samples}, "
-        f"n_features={advice.n_features}, alpha={advice.alpha:g}",
-        f"{'':22}{'estimate':>10}  {pct + ' interval':>22}  {'leave-one-out':>14}",
+        head,
+        f"{'':22}{'estimate':>10}  {pct + ' interval':>22}  {check:>14}",
         f"{'pretrained ' + advice.metric:22}{advice.pretrained_error.value:>10.4g}  "
         f"{_iv(advice.pretrained_error):>22}  {'(measured)':>14}",
+    ]
+    if advice.finetuned_error is None:  # no fine-tuning named has a prediction
+        lines += _candidate_lines(advice, pct)
+        lines.append("Decision: keep the pretrained model, but NOT confident: no fine-tuning "
+                     "named has a prediction here (see above).")
+        return "\n".join(lines)
+    gap = advice.finetuned_error.value - advice.decision_pretrained_error.value
+    lines.append(
         f"{'fine-tuned ' + advice.metric:22}{advice.finetuned_error.value:>10.4g}  "
         f"{_iv(advice.finetuned_error):>22}  "
-        f"{('n/a' if advice.loo_error is None else f'{advice.loo_error:.4g}'):>14}",
-    ]
+        f"{('n/a' if advice.loo_error is None else f'{advice.loo_error:.4g}'):>14}")
+    if advice.pretrained_per_class is not None:
+        lines.append("  (argmax errors; one-vs-rest rates per class, pretrained -> fine-tuned: "
+                     + ", ".join(f"{c}: {p:.3g} -> {f:.3g}" for c, p, f in zip(
+                         advice.classes, advice.pretrained_per_class,
+                         advice.finetuned_per_class, strict=True)) + ")")
     if advice.decision_basis in ("gaussian_margin", "mixed"):
         dec = advice.decision_pretrained_error
         tag = "(Gaussian)" if advice.decision_basis == "gaussian_margin" else "(mixed)"
@@ -80,6 +146,7 @@ def advice_summary(advice):
         f"recommended alpha: {advice.recommended_alpha:.3g} "
         f"(predicted {advice.metric} {advice.recommended_error:.4g})",
     ]
+    lines += _candidate_lines(advice, pct)
     if advice.per_class is None:
         lines.append(
             f"fine-tuning at alpha={advice.alpha:g} helps for "
@@ -109,8 +176,8 @@ def advice_summary(advice):
             )
         elif advice.loo_finetune != advice.finetune:
             why.append(
-                f"the predicted gap {gap:+.3g} is beyond the {unc}, but the leave-one-out "
-                "check decides otherwise"
+                f"the predicted gap {gap:+.3g} is beyond the {unc}, but the "
+                f"{advice.check_method} check decides otherwise"
             )
         if failed:
             why.append("failed check(s): " + ", ".join(c.name for c in failed))
@@ -121,7 +188,7 @@ def advice_summary(advice):
     if passed:
         lines.append("Checks passed: " + ", ".join(passed))
     if advice.loo_finetune is not None and advice.loo_finetune != advice.finetune:
-        lines.append("Note: the leave-one-out check disagrees with the theory.")
+        lines.append(f"Note: the {advice.check_method} check disagrees with the theory.")
     if advice.per_class is None:
         lines.extend(f"Fallback: {msg}" for msg in advice.fallbacks)
     else:
@@ -146,7 +213,8 @@ def advice_dict(advice):
         "decision_basis": advice.decision_basis,
         "decision_basis_reason": advice.decision_basis_reason,
         "normality_pvalue": advice.normality_pvalue,
-        "finetuned_error": vars(advice.finetuned_error),
+        "finetuned_error": (None if advice.finetuned_error is None
+                            else vars(advice.finetuned_error)),
         "gap_stderr": advice.gap_stderr,
         "recommended_alpha": advice.recommended_alpha,
         "recommended_error": advice.recommended_error,
@@ -165,6 +233,14 @@ def advice_dict(advice):
         "per_class": None if advice.per_class is None else [a.to_dict() for a in advice.per_class],
         "checks": [c.to_dict() for c in advice.checks],
         "n_effective": advice.n_effective,
+        "loss": advice.loss,
+        "epsilon": advice.epsilon,
+        "fit_intercept": advice.fit_intercept,
+        "calibrate_start": advice.calibrate_start,
+        "check_method": advice.check_method,
+        "pretrained_per_class": advice.pretrained_per_class,
+        "finetuned_per_class": advice.finetuned_per_class,
+        "candidates": [c.to_dict() for c in advice.candidates],
     }
     out = _jsonable(out)
     json.dumps(out)  # fail here, not in the user's code
@@ -172,6 +248,8 @@ def advice_dict(advice):
 
 
 def _unknowns_dict(unk):
+    if unk is None:
+        return None
     if isinstance(unk, tuple):
         return [_unknowns_dict(u) for u in unk]
     out = {}

@@ -7,7 +7,7 @@ from scipy.special import ndtri
 
 from ._report import advice_dict, advice_summary
 
-__all__ = ["ErrorEstimate", "FinetuneAdvice", "merge_intervals"]
+__all__ = ["CandidateAdvice", "ErrorEstimate", "FinetuneAdvice", "merge_intervals"]
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,11 @@ class FinetuneAdvice:
     normality_pvalue : float or None
         Fisher-combined per-class Shapiro-Wilk p-value of the pretrained margins (binary
         classification; None otherwise or when the test cannot be run).
-    finetuned_error : ErrorEstimate
-        Predicted by the theory with the estimated unknowns, for the fine-tuned model on the
-        ``n_samples`` given.
+    finetuned_error : ErrorEstimate or None
+        Predicted by the theory (of ``loss``) with the estimated unknowns, for the fine-tuned
+        model on the ``n_samples`` given; the empirical check's estimate instead when the
+        check ``theory_vs_empirical`` failed. None when no fine-tuning named has a prediction
+        (see ``candidates``).
     gap_stderr : float
         Standard error of ``finetuned_error - decision_pretrained_error``.
     recommended_alpha : float
@@ -143,7 +145,9 @@ class FinetuneAdvice:
         in ``per_class[k].helps_intervals`` (shown per class by :meth:`summary`).
     loo_error : float or None
         Closed-form leave-one-out error of the fine-tuned model (MSE or error rate), or None
-        when undefined (``alpha = 0`` on rank-deficient ``X``).
+        when undefined (``alpha = 0`` on rank-deficient ``X``). For the other losses, the
+        approximate leave-one-out or cross-validated error (``check_method``), None at
+        ``alpha = 0``.
     gcv_error : float or None
         Generalised cross-validation (regression).
     loo_finetune : bool or None
@@ -177,6 +181,27 @@ class FinetuneAdvice:
         Regression: the finite-size standard deviation of the realised fine-tuned error
         around the predicted risk (largest near ``n = d``); part of the interval of
         ``finetuned_error`` and of ``gap_stderr`` (see ``skft/advice/_regression.py``).
+    loss : str
+        Loss of the fine-tuning these fields describe (``"squared_error"`` by default).
+    epsilon : float or None
+        Its ``epsilon`` (huber, epsilon-insensitive; None otherwise).
+    fit_intercept : bool or None
+        Whether it fits an intercept.
+    calibrate_start : {"intercept", "affine"} or None
+        Whether it starts from the calibrated start (as the estimators' ``calibrate_start``).
+    check_method : str or None
+        How ``loo_error`` was computed: ``"leave-one-out"`` (closed form, squared loss),
+        ``"approximate leave-one-out"`` (one Newton step from the exact fit: smooth losses),
+        ``"10-fold cross-validation"`` (hinge, epsilon-insensitive), or None without a check.
+    candidates : tuple of CandidateAdvice
+        Every fine-tuning named by ``loss`` of :func:`should_finetune`, each judged by its own
+        theory against keeping the start; the fields above are those of ``best`` (the first
+        with the lowest predicted error), or describe only the pretrained model when no
+        candidate has a prediction (``finetuned_error`` is then None and ``finetune`` False).
+    pretrained_per_class, finetuned_per_class : ndarray of shape (n_classes,) or None
+        Multiclass: the one-vs-rest error rate of each class's binary problem (counted for
+        the start, predicted for the fine-tuned model), beside the argmax errors
+        ``pretrained_error`` / ``finetuned_error`` that the decision compares.
 
     Examples
     --------
@@ -222,10 +247,27 @@ class FinetuneAdvice:
     checks: tuple = ()
     n_effective: int | None = None
     realised_spread: float | None = None
+    loss: str = "squared_error"
+    epsilon: float | None = None
+    fit_intercept: bool | None = None
+    calibrate_start: str | None = None
+    check_method: str | None = "leave-one-out"
+    candidates: tuple = field(repr=False, default=())
+    pretrained_per_class: np.ndarray | None = field(repr=False, default=None)
+    finetuned_per_class: np.ndarray | None = field(repr=False, default=None)
 
     def __post_init__(self):
         if self.decision_pretrained_error is None:  # regression: the measured error
             object.__setattr__(self, "decision_pretrained_error", self.pretrained_error)
+
+    @property
+    def best(self):
+        """The :class:`CandidateAdvice` whose numbers fill these fields (None when no
+        candidate has a prediction)."""
+        for cand in self.candidates:
+            if cand.advice is not None and cand.advice.finetuned_error is self.finetuned_error:
+                return cand
+        return None
 
     @property
     def metric(self):
@@ -279,7 +321,7 @@ class FinetuneAdvice:
         >>> y = X @ rng.standard_normal(80) / 9 + 0.1 * rng.standard_normal(50)
         >>> d = should_finetune(np.zeros(80), X, y).to_dict()
         >>> sorted(d)[:4]
-        ['alpha', 'assumptions', 'checks', 'classes']
+        ['alpha', 'assumptions', 'calibrate_start', 'candidates']
         >>> isinstance(json.dumps(d), str)
         True
         """
@@ -317,3 +359,82 @@ class FinetuneAdvice:
         from ._plot import plot_advice
 
         return plot_advice(self, ax=ax)
+
+
+@dataclass(frozen=True)
+class CandidateAdvice:
+    """One fine-tuning judged by :func:`should_finetune`, against keeping the start.
+
+    Attributes
+    ----------
+    name : str
+        The fine-tuning: a loss name, or the estimator it came from with its parameters.
+    loss : str
+    alpha : float
+        Its pull toward the start (``inf``: it keeps the start, calibrated or not).
+    fit_intercept : bool
+    epsilon : float or None
+        For ``huber`` and ``epsilon_insensitive``.
+    calibrate_start : {"intercept", "affine"} or None
+    finetuned_error : ErrorEstimate or None
+        The error its own theory predicts (with the interval at the advice's level), or None
+        when there is no prediction (see ``reason``).
+    loo_error : float or None
+        The assumption-free check: leave-one-out (squared loss), approximate leave-one-out
+        (smooth losses) or cross-validation (hinge, epsilon-insensitive) error of this
+        fine-tuning on the data (``check_method`` says which).
+    check_method : str or None
+    finetune : bool
+        Whether it is predicted to beat keeping the start (False without a prediction).
+    confident : bool
+        As :attr:`FinetuneAdvice.confident` for this fine-tuning.
+    gap_stderr : float or None
+        Standard error of its predicted error minus the start's.
+    reason : str or None
+        Why there is no prediction (the theory has no single limit here, the calibration has
+        no solution, ...), else None.
+    advice : FinetuneAdvice or None
+        The full advice for this fine-tuning alone.
+
+    Examples
+    --------
+    >>> from skft import should_finetune
+    >>> from skft.datasets import make_transfer_classification
+    >>> X, y, truth = make_transfer_classification(120, 240, random_state=0)
+    >>> advice = should_finetune(truth.coef_init, X, y, alpha=0.5,
+    ...                          loss=["squared_error", "hinge"])
+    >>> [c.name for c in advice.candidates]
+    ['squared_error', 'hinge']
+    >>> all(c.finetuned_error is not None for c in advice.candidates)
+    True
+    """
+
+    name: str
+    loss: str
+    alpha: float
+    fit_intercept: bool
+    epsilon: float | None
+    calibrate_start: str | None
+    finetuned_error: ErrorEstimate | None
+    loo_error: float | None
+    check_method: str | None
+    finetune: bool
+    confident: bool
+    gap_stderr: float | None
+    reason: str | None = None
+    advice: object = field(repr=False, default=None)
+
+    @property
+    def has_prediction(self):
+        """Whether the theory of this fine-tuning gave a number."""
+        return self.finetuned_error is not None
+
+    def to_dict(self):
+        """JSON-friendly dictionary (without the full ``advice``)."""
+        ft = self.finetuned_error
+        return dict(
+            name=self.name, loss=self.loss, alpha=self.alpha, fit_intercept=self.fit_intercept,
+            epsilon=self.epsilon, calibrate_start=self.calibrate_start,
+            finetuned_error=None if ft is None else vars(ft), loo_error=self.loo_error,
+            check_method=self.check_method, finetune=self.finetune, confident=self.confident,
+            gap_stderr=self.gap_stderr, reason=self.reason)

@@ -29,17 +29,20 @@ squared coefficients by ``s_y^2 / s_x^2``; numbers quoted inside the advice's se
 (the pull and the resolution of a check, a squared norm of features) likewise.
 """
 
+import copy
 import math
 import re
 from dataclasses import fields, replace
 
 import numpy as np
 
+from ..theory import NoiseLaw
 from ..utils._dask_compat import is_dask_array
 from ._checks import AssumptionCheck
 from ._estimate import ClassificationUnknowns, RegressionUnknowns
+from ._loss_inputs import LossUnknowns
 from ._profile import ShiftProfile
-from ._result import ErrorEstimate, FinetuneAdvice
+from ._result import CandidateAdvice, ErrorEstimate, FinetuneAdvice
 from ._spectrum import SpectrumEstimate
 from ._validation import InputScaleError, check_gram_range
 
@@ -120,6 +123,7 @@ class ProblemScale:
                 f"(~1e{2 * math.log10(rms):.0f}), {'over' if rms > 1 else 'under'}flow "
                 "float64; rescale X (e.g. with StandardScaler) and coef_init accordingly.")
         self.ky = 0
+        self._alpha_k = None  # alpha' = alpha 2^k of one fine-tuning (None: -2 kx)
         coef_x = _pow2(coef, self.kx)
         if not np.all(np.isfinite(coef_x)):
             raise InputScaleError(
@@ -184,13 +188,62 @@ class ProblemScale:
         return 2 * self.kx
 
     def _text(self, text):
-        return rescale_text(text, self._feat)
+        return rescale_text(text, self._feat, alpha_exponent=-self._alpha_exponent,
+                            y_exponent=self.ky)
+
+    @property
+    def _alpha_exponent(self):
+        return -self._feat if self._alpha_k is None else self._alpha_k
+
+    # ------------------------------------------------------------------ one fine-tuning
+    def alpha_exponent(self, loss):
+        """The ``k`` of ``alpha' = alpha 2^k`` for a fine-tuning with ``loss``: ``-2 kx``,
+        and ``ky - 2 kx`` for ``epsilon_insensitive``, whose loss is linear in the residual
+        (its mean scales as ``s_y``, the penalty as ``s_y^2 / s_x^2``)."""
+        return -self._feat + (self.ky if loss == "epsilon_insensitive" else 0)
+
+    def finetuning(self, spec):
+        """A fine-tuning to judge (``_candidates.FineTuning``) in the scaled units: its pull,
+        ``epsilon`` (units of ``y`` for the robust regression losses) and a noise law given
+        by values (a named law is scaled to the estimated variance: free of units)."""
+        out = replace(spec, alpha=_pow2(spec.alpha, self.alpha_exponent(spec.loss)))
+        if spec.loss in ("huber", "epsilon_insensitive") and self.ky != 0:
+            out = replace(out, epsilon=_pow2(spec.epsilon, -self.ky),
+                          noise=self._noise(spec.noise))
+        return out
+
+    def _noise(self, noise):
+        if isinstance(noise, NoiseLaw):
+            return NoiseLaw(_pow2(noise.means, -self.ky), noise.weights,
+                            _pow2(noise.variances, -2 * self.ky), name=noise.name)
+        if isinstance(noise, tuple) and len(noise) == 2:
+            return (_pow2(np.asarray(noise[0], dtype=float), -self.ky), noise[1])
+        return noise
+
+    def candidate(self, cand, spec):
+        """A :class:`CandidateAdvice` judged on the scaled problem, in the user's units
+        (``spec``: the fine-tuning as the user named it)."""
+        sc = copy.copy(self)
+        sc._alpha_k = self.alpha_exponent(spec.loss)
+        e = self._err
+        eps = spec.epsilon if cand.epsilon is not None else None
+        adv = cand.advice
+        if adv is not None:
+            adv = sc.advice(replace(adv, epsilon=eps), spec.alpha)
+        return replace(
+            cand, alpha=spec.alpha, epsilon=eps,
+            finetuned_error=(None if cand.finetuned_error is None
+                             else self.error_estimate(cand.finetuned_error)),
+            loo_error=_pow2(cand.loo_error, e), gap_stderr=_pow2(cand.gap_stderr, e),
+            reason=None if cand.reason is None else sc._text(cand.reason), advice=adv)
 
     def errors(self, v):
         """Errors (MSE) in the user's units."""
         return _pow2(v, self._err)
 
     def error_estimate(self, est):
+        if est is None:
+            return None
         e = self._err
         return ErrorEstimate(*(_pow2(v, e) for v in (est.value, est.stderr, est.low, est.high)))
 
@@ -219,11 +272,24 @@ class ProblemScale:
     def unknowns(self, unk):
         """The estimated unknowns in the user's units (a tuple: each of them); diagnostics
         whose units leave float64 (a squared shift with X ~1e-150 and y ~1e150) are inf."""
+        if unk is None:
+            return None
         if isinstance(unk, tuple):
             return tuple(self.unknowns(u) for u in unk)
         e, a = self._err, self._feat
         texts = dict(assumptions=tuple(map(self._text, unk.assumptions)),
                      fallbacks=tuple(map(self._text, unk.fallbacks)))
+        if isinstance(unk, LossUnknowns):
+            gram = unk.gram
+            if gram is not None:  # [class means (x), starts (1/x)]: 2^(u_i + u_j)
+                k = 0 if unk.priors is None else len(unk.priors)
+                u = np.r_[np.full(k, self.kx), np.full(gram.shape[0] - k, -self.kx)]
+                gram = _pow2(gram, u[:, None] + u[None, :])
+            return replace(
+                unk, spectrum=self.spectrum(unk.spectrum), gram=gram,
+                noise_var=_pow2(unk.noise_var, e), shift_signal=_pow2(unk.shift_signal, e),
+                intercept_offset=_pow2(unk.intercept_offset, self.ky),
+                profile=self.profile(unk.profile), **texts)
         if isinstance(unk, ClassificationUnknowns):
             return replace(
                 unk, mean_norm2=_pow2(unk.mean_norm2, a),
@@ -261,7 +327,7 @@ class ProblemScale:
             finetuned_error=self.error_estimate(adv.finetuned_error),
             decision_pretrained_error=self.error_estimate(adv.decision_pretrained_error),
             gap_stderr=_pow2(adv.gap_stderr, e),
-            recommended_alpha=_pow2(adv.recommended_alpha, self._feat),
+            recommended_alpha=_pow2(adv.recommended_alpha, -self._alpha_exponent),
             recommended_error=_pow2(adv.recommended_error, e),
             loo_error=_pow2(adv.loo_error, e),
             gcv_error=_pow2(adv.gcv_error, e),
@@ -284,7 +350,7 @@ class ProblemScale:
 # ("debiased squared norm 0.02"). Every other number in them is free of units (counts,
 # shares, p-values, standard errors, ratios), which tests/test_properties.py checks.
 _FEATURE_UNITS = re.compile(
-    r"(?P<label>\balpha=|\bkappa=|debiased squared norm )"
+    r"(?P<label>\balpha=|\bkappa=|debiased squared norm |\bepsilon=|noise variance )"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf)"
 )
 
@@ -294,23 +360,29 @@ def _significant(token):
     return max(len(mantissa), 1)
 
 
-def rescale_text(text, exponent):
+def rescale_text(text, exponent, *, alpha_exponent=None, y_exponent=0):
     """``text`` with the numbers of :data:`_FEATURE_UNITS` multiplied by ``2^exponent``,
-    printed with as many significant digits as they had.
+    printed with as many significant digits as they had; ``alpha=`` by
+    ``2^alpha_exponent`` when given (a loss linear in the residual), ``epsilon=`` by
+    ``2^y_exponent`` and ``noise variance`` by its square (units of ``y``).
 
     Examples
     --------
     >>> rescale_text("n=30 against 12 directions at alpha=0.025: amplification 1.5", 2)
     'n=30 against 12 directions at alpha=0.1: amplification 1.5'
     """
-    if exponent == 0:
+    k_alpha = exponent if alpha_exponent is None else alpha_exponent
+    exps = {"alpha=": k_alpha, "kappa=": exponent, "debiased squared norm ": exponent,
+            "epsilon=": y_exponent, "noise variance ": 2 * y_exponent}
+    if not any(exps.values()):
         return text
 
     def scaled(match):
         token = match.group("value")
-        if token == "inf":
+        k = exps[match.group("label")]
+        if token == "inf" or k == 0:
             return match.group(0)
-        value = _pow2(float(token), exponent)
+        value = _pow2(float(token), k)
         return f"{match.group('label')}{value:.{_significant(token)}g}"
 
     return _FEATURE_UNITS.sub(scaled, text)
@@ -324,6 +396,15 @@ RESCALED_FIELDS = {
         "recommended_alpha", "recommended_error", "loo_error", "gcv_error", "alpha",
         "unknowns", "assumptions", "fallbacks", "curve_finetuned", "curve_recommended",
         "per_class", "checks", "realised_spread",
+        # set in the user's units by ProblemScale.candidate / should_finetune
+        "epsilon", "candidates",
+    },
+    CandidateAdvice: {
+        "alpha", "epsilon", "finetuned_error", "loo_error", "gap_stderr", "reason", "advice",
+    },
+    LossUnknowns: {
+        "spectrum", "gram", "noise_var", "shift_signal", "intercept_offset", "profile",
+        "assumptions", "fallbacks",
     },
     RegressionUnknowns: {
         "pretrained_error", "pretrained_error_se", "noise_var", "noise_var_se", "shift_norm2",
@@ -345,7 +426,14 @@ UNITLESS_FIELDS = {
         "task", "finetune", "confident", "helps_intervals", "loo_finetune", "n_samples",
         "n_features", "confidence", "curve_n", "classes", "decision_basis",
         "decision_basis_reason", "normality_pvalue", "n_effective",
+        "loss", "fit_intercept", "calibrate_start", "check_method",
+        "pretrained_per_class", "finetuned_per_class",  # error rates (classification)
     },
+    CandidateAdvice: {
+        "name", "loss", "fit_intercept", "calibrate_start", "check_method", "finetune",
+        "confident",
+    },
+    LossUnknowns: {"loss", "n_samples", "priors", "noise"},
     RegressionUnknowns: {"n_samples"},
     ClassificationUnknowns: {
         "pretrained_error", "pretrained_error_se", "mean_dot_coef", "n_samples",

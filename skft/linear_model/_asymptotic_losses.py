@@ -5,24 +5,11 @@ Dispatch target of :meth:`_AsymptoticErrorMixin.predict_asymptotic_error`: the t
 with the unknowns estimated from data. Multiclass classifiers get the argmax error of the
 one-vs-rest model, the per-class one-vs-rest rates beside it.
 
-Estimates from data (the data route), all method-of-moments on quantities the start never
-saw, then the theory's *spread* assumption (the class means and the start spread over the
-eigen-directions of ``Sigma`` like random directions: ``a' f(Sigma) b = (a'b / d) tr f(Sigma)``):
-
-* classes: priors ``n_c / n``; Euclidean Gram of the class means, debiased
-  (``xbar_a' xbar_b`` for ``a != b``, ``||xbar_a||^2 - tr(Sigma)/n_a``); ``mu_c' w0_j`` the mean
-  score of class ``c``; ``w0_j' Sigma w0_k`` the pooled within-class covariance of the scores,
-  turned into an effective Euclidean Gram ``d w0' Sigma w0 / tr(Sigma)`` (as
-  :func:`skft.advice.estimate_classification_unknowns` does); the spectrum of the
-  within-class covariance by :func:`skft.advice.estimate_spectrum`.
-* regression: the unknowns of the squared-loss data route,
-  :func:`skft.advice.estimate_asymptotic_error` (spectrum, noise variance and the shift's
-  profile over the eigen-directions fitted to the generalised cross-validation curve of the
-  data): they describe the data, not the loss; the noise *law* is not identified by second
-  moments: Gaussian unless the
-  caller names one (``noise=``), with a warning when the start's residuals are clearly not
-  Gaussian (their law is the noise convolved with a Gaussian, so a rejected normality test
-  says the noise is not Gaussian either).
+Estimates from data (the data route): those of :mod:`skft.advice._loss_inputs`, shared with
+:func:`skft.should_finetune` (class moments under the *spread* assumption; for regression the
+unknowns of the squared-loss data route, :func:`skft.advice.estimate_asymptotic_error`, from
+the design without an intercept coordinate, and a noise law that is Gaussian unless the caller
+names one, ``noise=``, with a warning when the start's residuals are clearly not Gaussian).
 """
 
 from __future__ import annotations
@@ -30,24 +17,20 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import normaltest
 
-from ..advice import estimate_asymptotic_error, estimate_spectrum
-from ..theory import (
-    convex_classification_error,
-    multiclass_error,
-    noise_law,
-    robust_regression_risk,
+from ..advice import estimate_asymptotic_error
+from ..advice._loss_inputs import (
+    NORMALITY_LEVEL,
+    class_moments,
+    regression_loss_inputs,
+    residual_normality,
+    robust_risk,
 )
+from ..theory import convex_classification_error, multiclass_error, robust_regression_risk
 from ..theory._convex_classification import _convex_classification_error
 from ..theory._multiclass import _multiclass_error
-from ..theory._robust_regression import _robust_regression_risk
 
 __all__ = []
-
-#: Level of the normality test of the start's residuals (regression data route).
-NORMALITY_LEVEL = 0.01
-
 
 def uses_loss_theory(est, mean=None, priors=None):
     """True when the prediction needs the theory of other losses / of the argmax."""
@@ -96,31 +79,6 @@ def moments_route(est, covariance, n, alpha, *, noise_var, delta, mean, priors, 
 
 
 # ----------------------------------------------------------------------------- data route
-def _class_moments(X, codes, K, W0, X_unlabeled):
-    """Priors, spectrum and the Gram profile of ``[mu_1..mu_K, w0_1..w0_J]`` (spread)."""
-    n, d = X.shape
-    counts = np.bincount(codes, minlength=K)
-    if np.any(counts < 2):
-        raise ValueError("every class needs at least 2 samples to estimate its mean.")
-    means = np.stack([X[codes == c].mean(axis=0) for c in range(K)])
-    Z = X - means[codes]
-    spectrum = estimate_spectrum(Z, extra=X_unlabeled)
-    trace = float(np.sum(Z * Z) / (n - K))  # unbiased within-class tr(Sigma)
-    G_mm = means @ means.T
-    G_mm[np.diag_indices(K)] -= trace / counts
-    scores = X @ W0.T
-    G_mw = np.stack([scores[codes == c].mean(axis=0) for c in range(K)])  # mu_c' w0_j
-    S = scores - G_mw[codes]
-    wsw = S.T @ S / (n - K)  # w0_j' Sigma w0_k
-    G_ww = d * wsw / max(spectrum.trace, np.finfo(float).tiny)
-    G = np.block([[G_mm, G_mw], [G_mw.T, G_ww]])
-    ev, U = np.linalg.eigh((G + G.T) / 2)
-    clipped = bool(ev.min() < 0)
-    G = (U * np.clip(ev, 0.0, None)) @ U.T  # nearest PSD Gram (a debiased Gram may not be)
-    prods = np.broadcast_to(G / d, (d,) + G.shape)
-    return counts / n, spectrum, prods, clipped
-
-
 def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
     """``(pretrained, finetuned, details, per_class)`` with the unknowns estimated."""
     X = np.asarray(X, dtype=np.float64)
@@ -135,7 +93,7 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
     K = len(classes)
     codes = np.searchsorted(classes, np.asarray(y))
     if K == 2:
-        priors, spectrum, prods, clipped = _class_moments(X, codes, 2, coef0, X_unlabeled)
+        priors, spectrum, prods, clipped = class_moments(X, codes, 2, coef0, X_unlabeled)
         res = _convex_classification_error(spectrum.eigenvalues, prods, priors, nn, aa,
                                            loss=est.loss, fit_intercept=est.fit_intercept,
                                            intercept_init=float(b0[0]))
@@ -143,7 +101,7 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
         pretrained = float(np.mean(np.where(margin > 0, 1, 0) != codes))
         res = _squeeze(res)
         return pretrained, res.finetuned, EstimatedTheory(res, priors, spectrum, clipped), None
-    priors, spectrum, prods, clipped = _class_moments(X, codes, K, coef0, X_unlabeled)
+    priors, spectrum, prods, clipped = class_moments(X, codes, K, coef0, X_unlabeled)
     res = _multiclass_error(spectrum.eigenvalues, prods, priors, nn, aa, loss=est.loss,
                             fit_intercept=est.fit_intercept, intercept_init=b0)
     scores = X @ coef0.T + b0
@@ -164,23 +122,18 @@ def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
     unk = estimate_asymptotic_error(w0, b0, X, y, alpha=a_fit if 0 < a_fit < np.inf else 1.0,
                                     task="regression", X_unlabeled=X_unlabeled,
                                     fit_intercept=est.fit_intercept).unknowns
-    lam, dcoords = unk.theory_inputs()  # the fitted shift profile (or spread evenly)
-    dsq = np.asarray(dcoords, dtype=np.float64) ** 2
-    assumed = noise is None
-    law = noise_law("gaussian" if assumed else noise, max(unk.noise_var, 0.0))
-    if assumed and r.size >= 20:
-        pvalue = float(normaltest(r - r.mean()).pvalue)
-        if pvalue < NORMALITY_LEVEL:
+    lam, dsq, law, offset = regression_loss_inputs(unk, r, noise, est.fit_intercept)
+    if noise is None:
+        pvalue = residual_normality(r)
+        if pvalue is not None and pvalue < NORMALITY_LEVEL:
             warnings.warn(
                 f"the start's residuals are not Gaussian (normality test p = {pvalue:.2g}), so "
                 f"neither is the label noise: the prediction for loss={est.loss!r} assumes a "
                 "Gaussian noise law and depends on the law, not only on its variance. Pass "
                 "noise= (a law name, a NoiseLaw or (values, weights)).", UserWarning,
                 stacklevel=4)
-    offset = 0.0 if est.fit_intercept else -float(np.mean(r))
-    res = _robust_regression_risk(lam, dsq, law, nn, aa, loss=est.loss,
-                                  epsilon=float(est.epsilon), fit_intercept=est.fit_intercept,
-                                  intercept_offset=offset)
+    res = robust_risk(lam, dsq, law, nn, aa, loss=est.loss, epsilon=float(est.epsilon),
+                      fit_intercept=est.fit_intercept, offset=offset)
     res = _squeeze(res)
     return unk.pretrained_error, res.finetuned, EstimatedTheory(res, None, unk.spectrum, False,
                                                            unk), None

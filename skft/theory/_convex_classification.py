@@ -46,8 +46,8 @@ class ConvexClassificationError:
         from the start) or ``"max-margin"`` (logistic loss, ``alpha = 0``, separable data).
     separability : float
         Number of samples below which the mixture is linearly separable (see
-        :func:`separability_threshold`); ``nan`` unless ``alpha = 0`` was asked for (only
-        that limit depends on it).
+        :func:`separability_threshold`); ``nan`` unless ``alpha = 0`` was asked for with a loss
+        other than the squared one (only that limit depends on it).
     loss : str
 
     Examples
@@ -185,8 +185,8 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
     channel = get_channel(loss, "classification")
     b0 = float(intercept_init)
     mix = _Mixture(lam, prods, prior, np.arange(2), np.ones(2), _LABELS, 2)
-    n_sep = np.nan  # only alpha = 0 needs it
-    if np.any(a == 0):
+    n_sep = np.nan  # only alpha = 0 needs it, and not for the squared loss (its rank is)
+    if np.any(a == 0) and loss != "squared_error":
         n_sep = np.inf if mix.means_outside_range() else _separability_n(
             mix._pinv[:2, :2], prior, _LABELS, mix.rank, fit_intercept)
     q0 = float(lam @ prods[:, 2, 2])

@@ -340,7 +340,7 @@ def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss=
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
     mix = _Mixture(lam, prods[:, :K, :K], prior, np.arange(K), np.ones(K), np.ones(K), -1)
-    if not np.any(a == 0):
+    if not np.any(a == 0) or loss == "squared_error":  # the squared loss needs the rank only
         n_seps = [np.nan] * K  # only alpha = 0 needs them
     elif mix.means_outside_range():
         n_seps = [np.inf] * K

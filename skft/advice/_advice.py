@@ -250,10 +250,16 @@ def _judge(spec, P):
             W_a, b_a = spec.anchor(P.X, P.targets, P.coef, P.intercept)
         except ValueError as exc:
             raise NoPrediction(f"calibrate_start={spec.calibrate_start!r}: {exc}") from None
-        if math.isinf(spec.alpha):
+        zero_loss = (spec.loss == "huber" and spec.epsilon == 0
+                     and spec.calibrate_start is None)
+        if math.isinf(spec.alpha) or zero_loss:
+            note = None if not zero_loss else (
+                "loss='huber' with epsilon=0 is the zero loss (epsilon * (|r| - epsilon / 2) "
+                "beyond |r| = epsilon): fine-tuning never moves the start, at any alpha; this "
+                "candidate is the pretrained model itself (it cannot beat it)")
             res = keep_problem(spec, P.task, P.X, P.targets, P.coef, P.intercept,
-                               confidence_z=P.z, curve_n=P.curve_n)
-            adv = _assemble(res, P.task, P.setting(np.inf), P.curve_n, classes=P.classes)
+                               confidence_z=P.z, curve_n=P.curve_n, note=note)
+            adv = _assemble(res, P.task, P.setting(spec.alpha), P.curve_n, classes=P.classes)
         else:
             adv = _finetuned(spec, P, W_a, b_a)
     except NoPrediction as exc:

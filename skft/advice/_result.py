@@ -262,7 +262,7 @@ class FinetuneAdvice:
 
     @property
     def best(self):
-        """The :class:`CandidateAdvice` whose numbers fill these fields (None when no
+        """The :class:`~skft.advice.CandidateAdvice` whose numbers fill these fields (None when no
         candidate has a prediction)."""
         for cand in self.candidates:
             if cand.advice is not None and cand.advice.finetuned_error is self.finetuned_error:
@@ -387,7 +387,7 @@ class CandidateAdvice:
     finetune : bool
         Whether it is predicted to beat keeping the start (False without a prediction).
     confident : bool
-        As :attr:`FinetuneAdvice.confident` for this fine-tuning.
+        As ``confident`` of :class:`~skft.FinetuneAdvice`, for this fine-tuning.
     gap_stderr : float or None
         Standard error of its predicted error minus the start's.
     reason : str or None

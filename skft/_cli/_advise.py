@@ -190,8 +190,9 @@ def add_parser(subparsers):
         "to compare several, each by its own theory against keeping the start",
     )
     model.add_argument(
-        "--epsilon", type=_non_negative, default=0.1, metavar="E",
-        help="epsilon of huber and epsilon_insensitive (default 0.1)",
+        "--epsilon", type=_non_negative, default=None, metavar="E",
+        help="epsilon of huber and epsilon_insensitive (default 0.1); refused with no such "
+        "--loss",
     )
     model.add_argument(
         "--task", choices=("auto", "regression", "classification"), default="auto",
@@ -271,6 +272,17 @@ def _losses(args):
     return names[0] if len(names) == 1 else names
 
 
+def _epsilon(args):
+    """``--epsilon`` (default 0.1), refused when no loss given uses it (it would be ignored)."""
+    if args.epsilon is None:
+        return 0.1
+    if not {"huber", "epsilon_insensitive"} & set(args.loss or ()):
+        raise InputFileError("--epsilon is the epsilon of --loss huber and --loss "
+                             "epsilon_insensitive; no such --loss was given, so it would be "
+                             "ignored")
+    return args.epsilon
+
+
 def _advice(inputs, args):
     """``should_finetune`` on the inputs; its failures become one-line input errors."""
     from ..advice import should_finetune
@@ -287,7 +299,7 @@ def _advice(inputs, args):
             fit_intercept=inputs.fit_intercept,
             confidence=args.confidence,
             loss=_losses(args),
-            epsilon=args.epsilon,
+            epsilon=_epsilon(args),
             verbose=2 if args.verbose else 0,
         )
     except (ArithmeticError, np.linalg.LinAlgError) as exc:

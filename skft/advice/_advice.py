@@ -115,14 +115,19 @@ def should_finetune(
         The fine-tuning(s) to judge: ``"squared_error"``, ``"log_loss"``, ``"hinge"``,
         ``"modified_huber"`` (classification), ``"huber"``, ``"epsilon_insensitive"``
         (regression), or a ``WarmStartSGDRegressor`` / ``WarmStartSGDClassifier`` (fitted or
-        not; its ``coef_init`` must be None or the start given here).
+        not; its ``coef_init`` must be None or the start given here). Each fine-tuning is
+        named once (a repeat, by name or by an equivalent estimator, is refused). ``huber``
+        with ``epsilon=0`` is the zero loss: it keeps the start, reported as such.
     epsilon : float, default=0.1
         ``epsilon`` of ``huber`` and ``epsilon_insensitive`` named by their names.
     noise : str, NoiseLaw or (values, weights), default=None
         Law of the label noise for ``huber`` and ``epsilon_insensitive``, whose risk depends
         on the whole law (see :func:`skft.theory.noise_law`; a named law is scaled to the
         estimated noise variance). Default Gaussian, an assumption the ``noise_law`` check
-        tests on the start's residuals.
+        tests on the start's residuals. A law given by its values (in the units of ``y``) is
+        checked against the data: a variance above the start's mean squared residual (an
+        upper bound of the noise variance) gives no prediction, one more than 2 standard
+        errors from the estimated noise variance fails the ``noise_law`` check.
     verbose : int, default=0
         Progress on stderr: with 1, one line per stage when it ends, with its duration
         (validation; per intercept design the Gram factorisation, the spectrum estimate and
@@ -250,10 +255,16 @@ def _judge(spec, P):
             W_a, b_a = spec.anchor(P.X, P.targets, P.coef, P.intercept)
         except ValueError as exc:
             raise NoPrediction(f"calibrate_start={spec.calibrate_start!r}: {exc}") from None
-        if math.isinf(spec.alpha):
+        zero_loss = (spec.loss == "huber" and spec.epsilon == 0
+                     and spec.calibrate_start is None)
+        if math.isinf(spec.alpha) or zero_loss:
+            note = None if not zero_loss else (
+                "loss='huber' with epsilon=0 is the zero loss (epsilon * (|r| - epsilon / 2) "
+                "beyond |r| = epsilon): fine-tuning never moves the start, at any alpha; this "
+                "candidate is the pretrained model itself (it cannot beat it)")
             res = keep_problem(spec, P.task, P.X, P.targets, P.coef, P.intercept,
-                               confidence_z=P.z, curve_n=P.curve_n)
-            adv = _assemble(res, P.task, P.setting(np.inf), P.curve_n, classes=P.classes)
+                               confidence_z=P.z, curve_n=P.curve_n, note=note)
+            adv = _assemble(res, P.task, P.setting(spec.alpha), P.curve_n, classes=P.classes)
         else:
             adv = _finetuned(spec, P, W_a, b_a)
     except NoPrediction as exc:

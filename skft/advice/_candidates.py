@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core._convex import calibrate_scores
+from ..theory import NoiseLaw, noise_law
 
-__all__ = ["FineTuning", "resolve_finetunings"]
+__all__ = ["FineTuning", "check_noise", "resolve_finetunings"]
 
 CLASSIFICATION_LOSSES = ("squared_error", "log_loss", "hinge", "modified_huber")
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")
@@ -168,7 +169,61 @@ def resolve_finetunings(loss, *, epsilon, noise, alpha, fit_intercept):
         raise ValueError("noise is the law of the label noise for the robust regression losses "
                          "('huber', 'epsilon_insensitive'), whose risk depends on it; none of "
                          "the fine-tunings named by loss uses it.")
+    seen = {}
+    for i, spec in enumerate(specs):
+        eps = spec.epsilon if spec.loss in ("huber", "epsilon_insensitive") else None
+        key = (spec.loss, spec.alpha, spec.fit_intercept, eps, spec.calibrate_start,
+               spec.reason)
+        if key in seen:
+            raise ValueError(f"loss[{i}] names the same fine-tuning as loss[{seen[key]}] "
+                             f"({spec.name}, alpha={spec.alpha:g}, fit_intercept="
+                             f"{spec.fit_intercept}): name each once.")
+        seen[key] = i
+    if noise is not None:
+        check_noise(noise)
     return specs
+
+
+def check_noise(noise):
+    """``noise`` validated in the user's units: a law name, a :class:`~skft.theory.NoiseLaw`
+    or ``(values, weights)`` with ``values`` a non-empty 1-D array of finite real numbers
+    (the law's atoms) and ``weights`` None or non-negative, of the same length. Raises
+    ValueError naming ``noise``."""
+    if isinstance(noise, NoiseLaw):
+        law = noise
+    elif isinstance(noise, str):
+        law = _noise_law(noise)
+    elif isinstance(noise, tuple) and len(noise) == 2:
+        values, weights = noise
+        for part, arr in (("values", values), ("weights", weights)):
+            if arr is None and part == "weights":
+                continue
+            a = np.asarray(arr)
+            if a.dtype.kind not in "biuf" or a.ndim != 1 or a.size == 0:
+                raise ValueError(
+                    f"noise=(values, weights): {part} must be a non-empty 1-D array of real "
+                    f"numbers, got {'dtype ' + str(a.dtype) if a.dtype.kind not in 'biuf' else ''}"
+                    f"{'' if a.dtype.kind not in 'biuf' else 'shape ' + str(a.shape)}.")
+        if weights is not None and np.shape(weights) != np.shape(values):
+            raise ValueError(f"noise=(values, weights): weights must have the shape of values "
+                             f"{np.shape(values)}, got {np.shape(weights)}.")
+        law = _noise_law(noise)
+    else:
+        raise ValueError(f"noise must be a law name, a NoiseLaw or (values, weights), got "
+                         f"{type(noise).__name__}.")
+    if not (np.all(np.isfinite(law.means)) and np.all(np.isfinite(law.variances))
+            and np.isfinite(law.variance)):
+        raise ValueError(f"noise: the law's variance is not a finite float64 number "
+                         f"({law.variance!r}).")
+    return law
+
+
+def _noise_law(noise):
+    try:
+        return noise_law(noise)
+    except (TypeError, ValueError) as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith("noise") else f"noise: {msg}") from None
 
 
 def resolve_task(specs, task):

@@ -257,10 +257,23 @@ def check_agreement(predicted, predicted_se, empirical, interval, method):
     return AssumptionCheck("theory_vs_empirical", passed, detail, float(k))
 
 
-def check_noise_law(pvalue, given, level):
-    """Normality of the start's residuals when the noise law is assumed Gaussian."""
+def check_noise_law(pvalue, given, level, *, given_variance=None, estimate=None):
+    """Normality of the start's residuals when the noise law is assumed Gaussian; when it is
+    given, its variance against the estimated noise variance ``estimate = (value, stderr)``
+    (passed within ``AGREEMENT_Z`` standard errors)."""
     if given is not None:
-        return AssumptionCheck("noise_law", True, f"noise law given: {given}")
+        if given_variance is None or estimate is None:
+            return AssumptionCheck("noise_law", True, f"noise law given: {given}")
+        s2, se = (float(v) for v in estimate)
+        dev = abs(float(given_variance) - s2)
+        zval = dev / se if se > 0 else (0.0 if dev == 0 else np.inf)
+        passed = bool(zval <= AGREEMENT_Z) if np.isfinite(se) else True
+        detail = (f"noise law given: {given}, noise variance {given_variance:.4g}; the data "
+                  f"estimate the noise variance {s2:.4g}, {zval:.2g} standard errors away")
+        if not passed:
+            detail += (f" (> {AGREEMENT_Z:g}): the law given is not that of these labels' "
+                       "noise, and the risk of this loss depends on it")
+        return AssumptionCheck("noise_law", passed, detail, zval)
     if pvalue is None:
         return AssumptionCheck(
             "noise_law", True, "Gaussian noise assumed; fewer than 20 residuals: not tested")

@@ -72,8 +72,9 @@ def _cv_scores(spec, X, targets, coef, intercept):
     return out
 
 
-def keep_problem(spec, task, X, targets, coef, intercept, *, confidence_z, curve_n):
-    """The numbers of a candidate with ``alpha = inf`` (a dict for ``_assemble``)."""
+def keep_problem(spec, task, X, targets, coef, intercept, *, confidence_z, curve_n, note=None):
+    """The numbers of a candidate with ``alpha = inf`` (a dict for ``_assemble``), or of
+    another fine-tuning that keeps its start (``note`` says why; uncalibrated)."""
     z = confidence_z
     base = pretrained_measurement(task, X, targets, coef, intercept, z)
     pre, se_pre = base["pretrained"]
@@ -85,8 +86,8 @@ def keep_problem(spec, task, X, targets, coef, intercept, *, confidence_z, curve
     if "decision" in base:
         out.update(pretrained_interval=base["pretrained_interval"], decision=base["decision"])
     if spec.calibrate_start is None:
-        note = ("alpha = inf keeps the start as given: this candidate is the pretrained model "
-                "itself (it cannot beat it)")
+        note = note or ("alpha = inf keeps the start as given: this candidate is the "
+                        "pretrained model itself (it cannot beat it)")
         out.update(finetuned=(dec["value"], dec["stderr"]), gap_se=0.0, checks=(), loo=None,
                    check_method=None, loo_missing=note, intervals=(),
                    curve=np.full(np.shape(curve_n), float(dec["value"])))

@@ -230,21 +230,62 @@ def classification_loss_problem(X, y_pm, coef, intercept, *, anchor, loss, epsil
     )
 
 
+def pull_unit(loss, r):
+    """The factor that turns ``loss``'s pull ``alpha`` into the squared loss's of the same
+    strength: the point of the squared-loss designs (their GCV path and standard errors) that
+    serves it, and the scale of the grid of pulls the recommended alpha is searched on.
+
+    ``huber``'s loss has the units of the squared loss (``epsilon |r|``, ``epsilon`` in units
+    of ``y``): 1. ``epsilon_insensitive``'s is linear in the residual, its ``alpha`` in units
+    of ``x^2 / y``: its stationarity ``X' sign(r) / n = alpha v`` is the squared loss's
+    ``X' r / n = alpha v`` with residuals of size ``sigma``, so the factor is ``sigma``, the
+    root mean square of the centred residuals ``r`` of the start (1 when ``r`` is constant).
+    Taking ``alpha`` as it is would make the unknowns depend on the units of ``y``.
+    """
+    if loss != "epsilon_insensitive":
+        return 1.0
+    r = np.asarray(r, dtype=np.float64)
+    sigma = float(np.sqrt(np.mean((r - r.mean()) ** 2)))
+    return sigma if sigma > 0 and np.isfinite(sigma) else 1.0
+
+
+def _check_given_noise(law, r, fit_intercept):
+    """A noise law given by the user whose variance exceeds the start's mean squared
+    residual (centred with an intercept), an upper bound of the noise variance (the start's
+    error is the shift's plus the noise's), by more than ``AGREEMENT_Z`` standard errors
+    cannot be the law of these labels' noise: :class:`NoPrediction` (the risk would be
+    computed for another setting)."""
+    r = np.asarray(r, dtype=np.float64)
+    sq = (r - r.mean()) ** 2 if fit_intercept else r**2
+    m2 = float(np.mean(sq))
+    se = float(np.std(sq, ddof=1) / np.sqrt(sq.size)) if sq.size > 1 else 0.0
+    if law.variance > m2 + AGREEMENT_Z * se:
+        raise NoPrediction(
+            f"noise: the law given has noise variance {law.variance:.4g}, but the start's "
+            f"residuals bound the noise variance {m2 + AGREEMENT_Z * se:.4g} (their mean "
+            f"square plus {AGREEMENT_Z:g} standard errors; the start's error is the shift's "
+            "plus the noise's): it is not the law of these labels' noise (in the units of y?)")
+
+
 def regression_loss_problem(X, y, coef, intercept, *, anchor, loss, epsilon, noise, alpha,
                             fit_intercept, X_unlabeled, confidence, curve_n,
                             intercept_scaling=1.0):
     """All the numbers of the advice for a regression fine-tuning with ``loss`` (a dict)."""
     z = _z(confidence)
     w_a, b_a = np.asarray(anchor[0], dtype=float), float(anchor[1])
+    unit = pull_unit(loss, y - X @ w_a - b_a)
+    a_sq = alpha * unit
     # the designs of the squared-loss advice, at the anchor (the unknowns describe the data)
-    model, r, rows = fit_regression_model(X, y, w_a, b_a, alpha=alpha, fit_intercept=fit_intercept,
+    model, r, rows = fit_regression_model(X, y, w_a, b_a, alpha=a_sq, fit_intercept=fit_intercept,
                                           X_unlabeled=X_unlabeled,
                                           intercept_scaling=intercept_scaling)
     n_u = r.size
     pre, se_pre = _pretrained(y - X @ coef - intercept, rows)
-    a_design = alpha if alpha > 0 else 1.0  # any alpha > 0 selects the design "free" / "none"
+    a_design = a_sq if a_sq > 0 else 1.0  # any alpha > 0 selects the design "free" / "none"
     unk = regression_unknowns(model, r, rows, a_design, *_pretrained(y - X @ w_a - b_a, rows))
     lam, dsq, law, offset = regression_loss_inputs(unk, r, noise, fit_intercept)
+    if noise is not None:
+        _check_given_noise(law, r, fit_intercept)
     extra = model.extra_noise  # repeated rows: the test noise the averaged labels lack
 
     def theory(nn, aa):
@@ -253,18 +294,20 @@ def regression_loss_problem(X, y, coef, intercept, *, anchor, loss, epsilon, noi
 
     curve = TheoryCurve(theory)
     ft = _theory_point(theory, n_u, alpha)
-    sq = float(model.finetuned(n_u, alpha))
-    sq_se = float(model.finetuned_se(n_u, alpha)[0])
+    sq = float(model.finetuned(n_u, a_sq))
+    sq_se = float(model.finetuned_se(n_u, a_sq)[0])
     rel = sq_se / sq if sq > 0 and np.isfinite(sq_se) else 0.0
     se_ft = ft * rel
-    gap_se = ft * float(model.gap_se(n_u, alpha, se_pre)) / sq if sq > 0 else np.inf
+    gap_se = ft * float(model.gap_se(n_u, a_sq, se_pre)) / sq if sq > 0 else np.inf
     fit = model.fit_for(a_design)
     spec = fit.spectrum
     r_eff = spec.trace**2 / spec.trace_sq if spec.trace_sq > 0 else 0.0
     pvalue = residual_normality(r) if noise is None else None
     checks = [check_rows(rows, exact_model=rows.uniform), _tails(fit, r, a_design, r_eff),
               check_profile(fit.profile),
-              check_noise_law(pvalue, None if noise is None else law.name, NORMALITY_LEVEL)]
+              check_noise_law(pvalue, None if noise is None else law.name, NORMALITY_LEVEL,
+                              given_variance=None if noise is None else law.variance,
+                              estimate=(unk.noise_var, unk.noise_var_se))]
     loo = method = None
     fallbacks = list(unk.fallbacks)
     if alpha > 0:
@@ -289,7 +332,7 @@ def regression_loss_problem(X, y, coef, intercept, *, anchor, loss, epsilon, noi
         fallbacks.append(_no_check_note(loss, alpha))
     keep = float(np.var(r, ddof=1) * (1.0 + 1.0 / n_u)) if fit_intercept else pre
     tau = float(spec.trace / lam.size) if spec.trace > 0 else 1.0
-    shapes = curves(curve, alpha, n_u, lam.size, pre, keep, tau, curve_n)
+    shapes = curves(curve, alpha, n_u, lam.size, pre, keep, tau / unit, curve_n)
     unknowns = LossUnknowns(
         loss=loss, spectrum=spec, n_samples=n_u,
         noise=f"{law.name}" + (" (assumed)" if noise is None else ""),

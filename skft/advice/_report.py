@@ -247,6 +247,13 @@ def advice_dict(advice):
     return out
 
 
+def candidate_dict(fields):
+    """The dictionary of :meth:`CandidateAdvice.to_dict` (JSON-serialisable, checked)."""
+    out = _jsonable(fields)
+    json.dumps(out)  # fail here, not in the user's code
+    return out
+
+
 def _unknowns_dict(unk):
     if unk is None:
         return None

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtri
 
-from ._report import advice_dict, advice_summary
+from ._report import advice_dict, advice_summary, candidate_dict
 
 __all__ = ["CandidateAdvice", "ErrorEstimate", "FinetuneAdvice", "merge_intervals"]
 
@@ -430,11 +430,12 @@ class CandidateAdvice:
         return self.finetuned_error is not None
 
     def to_dict(self):
-        """JSON-friendly dictionary (without the full ``advice``)."""
+        """JSON-serialisable dictionary without the full ``advice`` (infinities written as
+        the string ``"inf"``, as :meth:`FinetuneAdvice.to_dict` does)."""
         ft = self.finetuned_error
-        return dict(
+        return candidate_dict(dict(
             name=self.name, loss=self.loss, alpha=self.alpha, fit_intercept=self.fit_intercept,
             epsilon=self.epsilon, calibrate_start=self.calibrate_start,
             finetuned_error=None if ft is None else vars(ft), loo_error=self.loo_error,
             check_method=self.check_method, finetune=self.finetune, confident=self.confident,
-            gap_stderr=self.gap_stderr, reason=self.reason)
+            gap_stderr=self.gap_stderr, reason=self.reason))

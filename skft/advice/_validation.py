@@ -263,7 +263,20 @@ def resolve_task_and_labels(task, y, n_samples, coef, classes):
         if not np.all(np.isfinite(yf)):
             raise ValueError("y contains NaN or inf.")
         return task, yf, None
-    present = np.unique(y)
+    try:
+        present = np.unique(y)
+    except TypeError:  # labels of several types (e.g. str and int) cannot be sorted
+        kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
+        raise ValueError(f"y mixes label types ({', '.join(kinds)}); class labels must be all "
+                         "numbers or all strings.") from None
+    if classes is None and y.dtype.kind == "f":
+        with np.errstate(invalid="ignore", over="ignore"):
+            kind = type_of_target(y)
+        if kind == "continuous":
+            raise ValueError(
+                f"the task is classification (from task or loss), but y is continuous "
+                f"({present.size} distinct non-integer values): class labels are expected; "
+                "for regression pass a regression loss or task='regression'.")
     if classes is None:
         classes = present
         expected = 2 if coef.shape[0] == 1 else coef.shape[0]

@@ -1,6 +1,6 @@
 """Asymptotic misclassification rate of a linear classifier fine-tuned with any convex loss."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import ndtr
@@ -9,6 +9,7 @@ from ._fixed_point import _Mixture, _solve_hard, _solve_regular
 from ._proximal import get_channel
 from ._separability import _separability_n
 from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _clip_alpha
+from ._units import _rescaled, _unit_alpha, _unit_mixture, _unit_products
 
 __all__ = ["ConvexClassificationError", "convex_classification_error", "separability_threshold"]
 
@@ -178,8 +179,9 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
     ConvexClassificationError
         With array fields.
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    prods = np.asarray(prods, dtype=np.float64)
+    # unit scale (module skft.theory._units): Sigma / t, means / sqrt(t), start * sqrt(t),
+    # alpha / t (t = 2^e) give the same rates, scores and intercept; kappa scales with t
+    lam, prods, alpha, e = _unit_mixture(eigenvalues, prods, 2, alpha)
     prior = np.asarray(priors, dtype=np.float64)
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
@@ -234,11 +236,16 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
         mean_score=out["mean_score"].reshape(shape + (2,)),
         score_var=out["score_var"].reshape(shape),
         intercept=out["intercept"].reshape(shape),
-        kappa=out["kappa"].reshape(shape),
+        kappa=_kappa(out["kappa"], e).reshape(shape),
         regime=reg.reshape(shape),
         separability=float(n_sep),
         loss=loss,
     )
+
+
+def _kappa(kappa, e):
+    """``kappa`` (in the units of ``Sigma``) from its value at the unit scale ``Sigma / 2^e``."""
+    return _rescaled(kappa, e, "effective regularisation kappa", "alpha or covariance")
 
 
 def _check_priors(priors, n_classes):
@@ -320,8 +327,8 @@ def separability_threshold(covariance, mean, *, priors=None, fit_intercept=False
     spec = Spectrum.from_covariance(covariance)
     means = _class_means(spec, mean)
     prior = _check_priors(priors, 2)
-    prods = means.T[:, :, None] * means.T[:, None, :]
-    mix = _Mixture(spec.eigenvalues, prods, prior, np.arange(2), np.ones(2), _LABELS, -1)
+    lam, prods, _ = _unit_products(spec.eigenvalues, means, 2, "mean")  # n* is scale-free
+    mix = _Mixture(lam, prods, prior, np.arange(2), np.ones(2), _LABELS, -1)
     if mix.means_outside_range():
         return np.inf
     return float(_separability_n(mix._pinv, prior, _LABELS, mix.rank, bool(fit_intercept)))
@@ -420,11 +427,11 @@ def convex_classification_error(covariance, mean, coef_init, n_samples, alpha=0.
     prior = _check_priors(priors, 2)
     b0 = _check_intercept(intercept_init)
     n, a = _check_n_alpha(n_samples, alpha)
-    vec = np.vstack([means, w0[None, :]]).T  # (d, 3)
-    prods = vec[:, :, None] * vec[:, None, :]
-    res = _convex_classification_error(spec.eigenvalues, prods, prior, n, a, loss=loss,
+    lam, prods, e = _unit_products(spec.eigenvalues, np.vstack([means, w0[None, :]]), 2,
+                                   "mean and coef_init")
+    res = _convex_classification_error(lam, prods, prior, n, _unit_alpha(a, e), loss=loss,
                                        fit_intercept=bool(fit_intercept), intercept_init=b0)
-    return _squeeze_result(res)
+    return _squeeze_result(replace(res, kappa=_kappa(res.kappa, e)))
 
 
 def _squeeze_result(res):

@@ -44,6 +44,7 @@ from ._fixed_point import _Mixture
 from ._proximal import _normal_nodes, get_channel
 from ._separability import _separability_n
 from ._spectrum import Spectrum, _check_n_alpha
+from ._units import _unit_alpha, _unit_mixture, _unit_products
 
 __all__ = ["MulticlassError", "multiclass_error"]
 
@@ -321,10 +322,10 @@ def multiclass_error(covariance, means, coef_init, n_samples, alpha=0.0, *,
     for v in b0:
         _check_intercept(v)
     n, a = _check_n_alpha(n_samples, alpha)
-    vec = np.column_stack([spec.coords(row, "means") for row in mu]
-                          + [spec.coords(row, "coef_init") for row in W0])
-    prods = vec[:, :, None] * vec[:, None, :]
-    res = _multiclass_error(spec.eigenvalues, prods, prior, n, a, loss=loss,
+    vec = np.vstack([spec.coords(row, "means") for row in mu]
+                    + [spec.coords(row, "coef_init") for row in W0])
+    lam, prods, e = _unit_products(spec.eigenvalues, vec, K, "means and coef_init")
+    res = _multiclass_error(lam, prods, prior, n, _unit_alpha(a, e), loss=loss,
                             fit_intercept=bool(fit_intercept), intercept_init=b0)
     return _squeeze_multiclass(res)
 
@@ -333,9 +334,10 @@ def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss=
                       fit_intercept=False, intercept_init=None):
     """Pure multiclass error on eigen-coordinate products ``(d, 2K, 2K)`` of
     ``[mu_1..mu_K, w0_1..w0_K]`` (no validation)."""
-    lam = np.asarray(eigenvalues, dtype=np.float64)
     prior = np.asarray(priors, dtype=np.float64)
     K = prior.size
+    # unit scale (module skft.theory._units): the scores' law is scale-free
+    lam, prods, alpha, _ = _unit_mixture(eigenvalues, prods, K, alpha)
     b0 = np.zeros(K) if intercept_init is None else np.asarray(intercept_init, dtype=float)
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")

@@ -1,6 +1,6 @@
 """Asymptotic test MSE of a linear regressor fine-tuned with a robust (or the squared) loss."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,10 +12,11 @@ from ._convex_classification import (
     _squeeze_result,
 )
 from ._fixed_point import _Mixture, _solve_hard, _solve_regular
-from ._noise import noise_law
+from ._noise import NoiseLaw, noise_law
 from ._proximal import get_channel
 from ._separability import _zero_loss_n_regression
 from ._spectrum import Spectrum, _as_float_array, _check_n_alpha
+from ._units import _norm, _power_of_two, _rescaled, _scaled, _unit_alpha, _unit_covariance
 
 __all__ = ["RobustRegressionRisk", "robust_regression_risk"]
 
@@ -85,9 +86,54 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
     law : NoiseLaw
     n_samples, alpha : ndarray
         Broadcastable.
+
+    Solved at unit scale (module ``skft.theory._units``), answered in the caller's units.
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    dsq = np.asarray(delta_coords_sq, dtype=np.float64)
+    lam, ex = _unit_covariance(eigenvalues)
+    with np.errstate(over="ignore"):
+        delta_y = _scaled(np.sqrt(np.asarray(delta_coords_sq, dtype=np.float64)), ex // 2)
+    return _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, loss=loss, epsilon=epsilon,
+                          fit_intercept=fit_intercept, intercept_offset=intercept_offset)
+
+
+def _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
+                   intercept_offset):
+    """The risk of ``Sigma = 2^ex diag(lam)`` (``lam`` at unit scale, ``ex`` even) with
+    ``|V' delta| = 2^(-ex/2) delta_y`` (``delta_y`` in the units of ``y``), solved with the
+    ``y``-quantities at unit scale too, and answered in the caller's units."""
+    if not np.all(np.isfinite(delta_y)):
+        raise ValueError("delta is too large for the scale of covariance: delta' Sigma delta "
+                         "overflows float64. Rescale delta (or y).")
+    # y in units of 2^ey: the largest of sqrt(delta' Sigma delta), the noise's root mean
+    # square, epsilon and the intercept's offset
+    root_w = np.sqrt(law.weights)
+    rms = _norm(np.r_[root_w * np.sqrt(law.variances), root_w * np.abs(law.means)])
+    sizes = {"delta": _norm(delta_y), "noise_var (or noise)": rms, "epsilon": abs(epsilon),
+             "intercept_offset": abs(intercept_offset)}
+    ey = _power_of_two(*sizes.values())
+    culprit = f"y ({max(sizes, key=sizes.get)} sets its scale here)"
+    unit_law = NoiseLaw(_scaled(law.means, -ey), law.weights, _scaled(law.variances, -2 * ey),
+                        law.name)
+    # alpha is in x^2 (squared, huber: a loss in y^2) or x^2 / y (epsilon-insensitive)
+    a = _unit_alpha(alpha, ex - ey if loss == "epsilon_insensitive" else ex)
+    res = _unit_risk(lam, _scaled(delta_y, -ey) ** 2, unit_law, n_samples, a, loss=loss,
+                     epsilon=float(_scaled(epsilon, -ey)), fit_intercept=fit_intercept,
+                     intercept_offset=float(_scaled(intercept_offset, -ey)))
+    mse = "test MSE (in the units of y^2)"
+    return replace(
+        res,
+        pretrained=_rescaled(res.pretrained, 2 * ey, "pretrained " + mse, culprit),
+        finetuned=_rescaled(res.finetuned, 2 * ey, "fine-tuned " + mse, culprit),
+        excess=_rescaled(res.excess, 2 * ey, "excess " + mse, culprit),
+        intercept=_rescaled(res.intercept, ey, "intercept", culprit),
+        kappa=_rescaled(res.kappa, ex, "effective regularisation kappa", "alpha or covariance"),
+        noise=law,
+    )
+
+
+def _unit_risk(lam, dsq, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
+               intercept_offset):
+    """The risk from the fixed points, in the units of its inputs."""
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "regression", epsilon)
     b0 = float(intercept_offset)
@@ -260,7 +306,7 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     """
     _check_loss(loss, REGRESSION_LOSSES)
     spec = Spectrum.from_covariance(covariance)
-    dsq = spec.coords(delta, "delta") ** 2
+    coords = spec.coords(delta, "delta")
     eps = _as_float_array(epsilon, "epsilon")
     if eps.ndim != 0 or eps < 0:
         raise ValueError(f"epsilon must be a scalar >= 0, got {epsilon!r}.")
@@ -269,7 +315,8 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     law = noise_law(noise, noise_var)
     offset = _check_intercept(intercept_offset, "intercept_offset")
     n, a = _check_n_alpha(n_samples, alpha)
-    res = _robust_regression_risk(spec.eigenvalues, dsq, law, n, a, loss=loss,
-                                  epsilon=float(eps), fit_intercept=bool(fit_intercept),
-                                  intercept_offset=offset)
+    lam, ex = _unit_covariance(spec.eigenvalues)
+    res = _risk_in_units(lam, ex, _scaled(np.abs(coords), ex // 2), law, n, a, loss=loss,
+                         epsilon=float(eps), fit_intercept=bool(fit_intercept),
+                         intercept_offset=offset)
     return _squeeze_result(res)

@@ -16,7 +16,15 @@ from ._noise import NoiseLaw, noise_law
 from ._proximal import get_channel
 from ._separability import _zero_loss_n_regression
 from ._spectrum import Spectrum, _as_float_array, _check_n_alpha
-from ._units import _norm, _power_of_two, _rescaled, _scaled, _unit_alpha, _unit_covariance
+from ._units import (
+    _intercept_feature_error,
+    _norm,
+    _power_of_two,
+    _rescaled,
+    _scaled,
+    _unit_alpha,
+    _unit_covariance,
+)
 
 __all__ = ["RobustRegressionRisk", "robust_regression_risk"]
 
@@ -118,7 +126,8 @@ def _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, *, loss, epsilon, fi
     a = _unit_alpha(alpha, ex - ey if loss == "epsilon_insensitive" else ex)
     res = _unit_risk(lam, _scaled(delta_y, -ey) ** 2, unit_law, n_samples, a, loss=loss,
                      epsilon=float(_scaled(epsilon, -ey)), fit_intercept=fit_intercept,
-                     intercept_offset=float(_scaled(intercept_offset, -ey)))
+                     intercept_offset=float(_scaled(intercept_offset, -ey)),
+                     feature_one=float(np.ldexp(1.0, -ex // 2)))
     mse = "test MSE (in the units of y^2)"
     return replace(
         res,
@@ -132,8 +141,11 @@ def _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, *, loss, epsilon, fi
 
 
 def _unit_risk(lam, dsq, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
-               intercept_offset):
-    """The risk from the fixed points, in the units of its inputs."""
+               intercept_offset, feature_one=1.0):
+    """The risk from the fixed points, in the units of its inputs (the constant feature of
+    the intercept is ``feature_one`` in the units of the features: ``2^(-ex/2)`` at
+    ``Sigma / 2^ex``).
+    """
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "regression", epsilon)
     b0 = float(intercept_offset)
@@ -183,12 +195,20 @@ def _unit_risk(lam, dsq, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
             # squared / huber below the rank: the interpolator closest to the start (the loss
             # is zero only at zero residual, where both are quadratic)
             name = "closest-interpolator"
-            if fit_intercept:  # the intercept is one more coordinate (feature 1) for SGD
+            if fit_intercept:  # the intercept is one more coordinate (feature 1) for SGD;
+                # its norm mixes units: at unit scale the feature is `feature_one`, the coordinate
+                # b / feature_one
                 lam_a, prods_a = _augment(lam, np.pad(prods, ((0, 0), (0, 1), (0, 1))),
-                                          np.array([b0, 1.0]))
+                                          np.array([b0 / feature_one, feature_one]))
                 system = mixture(lam_a, prods_a, True)
-                sol, x = _solve_hard(system, channel, ni, start_coef=1.0, b_fixed=0.0,
-                                     init=prev.get(name))
+                try:
+                    sol, x = _solve_hard(system, channel, ni, start_coef=1.0, b_fixed=0.0,
+                                         init=prev.get(name))
+                except RuntimeError as exc:
+                    error = _intercept_feature_error(feature_one)
+                    if error is None:
+                        raise
+                    raise error from exc
                 b = float(sol.m[0])  # the mean's overlap is the intercept coordinate
             else:
                 sol, x = _solve_hard(mixture(lam, prods, False), channel, ni, start_coef=1.0,
@@ -254,6 +274,15 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     as SGD treats it), above it the unique minimiser (El Karoui's robust regression); the
     epsilon-insensitive loss raises a ``ValueError`` below its zero-loss threshold (where SGD
     stops among the zero-loss fits depends on its path).
+
+    Units: with features in ``x`` and labels in ``y``, ``covariance`` is in ``x^2``, ``delta`` in
+    ``y/x``, the noise, ``epsilon`` and ``intercept_offset`` in ``y`` (``noise_var`` in ``y^2``),
+    ``alpha`` in ``x^2`` for the squared and huber losses (a loss in ``y^2``) and in ``x^2 / y``
+    for epsilon-insensitive (a loss in ``y``); the MSEs are in ``y^2``, the intercept in ``y``,
+    ``kappa`` in ``x^2``. The equations are solved at unit scale (divisions by exact powers of
+    two), so any scaling float64 holds gives the rescaled answer; a ``ValueError`` names the
+    argument setting the scale when an answer (an MSE, the intercept, ``kappa``) leaves
+    float64's normal range.
 
     Parameters
     ----------

@@ -135,3 +135,16 @@ def _unit_products(eigenvalues, vectors, n_means, names):
             f"{names} are too large for the scale of covariance: a margin such as "
             "mu' Sigma^-1 mu or w0' Sigma w0 overflows float64. Rescale them.")
     return lam, prods, e
+
+
+def _intercept_feature_error(feature_one):
+    """The ``ValueError`` for an ``alpha = 0`` intercept whose feature 1 dwarfs the features
+    (``feature_one > 2^8`` at unit scale), raised when its equations were not solved; else
+    ``None`` (the caller re-raises its own error)."""
+    if not feature_one > 2.0**8:
+        return None
+    return ValueError(
+        "with alpha=0 below the rank (or separability), SGD's limit counts the intercept as "
+        f"one more coordinate of feature 1, here {feature_one:.3g} times the features' scale "
+        "(sqrt of the covariance's largest eigenvalue): its equations were not solved at this "
+        "ratio. Use alpha > 0, fit_intercept=False, or features of a scale nearer 1.")

@@ -22,6 +22,11 @@ that differs by a factor in ``[1, 4)``: both are then solved afresh, and agree t
 point's accuracy (MINPACK ``xtol = 1e-11`` on its unknowns, conditioning O(10) here, measured
 agreement <= 1e-12): ``rtol = 1e-9``. An intercept whose value is 0 by symmetry is round-off
 (measured ~1e-13): it is compared with ``atol = 1e-10``. Every RuntimeWarning is an error.
+
+One setting is not equivariant, by design: at ``alpha = 0`` below the rank (separability) with
+``fit_intercept=True`` SGD's limit counts the intercept as one more coordinate of the feature
+1, which does not scale with ``x``; it is checked against its limits and against an explicit
+constant feature instead (``test_intercept_at_alpha_zero_*``).
 """
 
 import os
@@ -192,11 +197,71 @@ def test_robust_regression_risk_powers_of_two(loss, noise):
                                      ("epsilon_insensitive", (80.0, 200.0))])
 @pytest.mark.parametrize("fit_intercept", [False, True])
 def test_robust_regression_alpha_zero_powers_of_two(loss, n, fit_intercept):
+    if fit_intercept and loss != "epsilon_insensitive":
+        n = (80.0,)  # below the rank: not equivariant (test_intercept_at_alpha_zero_...)
     ref = _regression(1.0, 1.0, loss, alpha=0.0, n=n, fit_intercept=fit_intercept)
     for kx, ky in [(-400, 0), (0, 400), (300, -300), (-150, -150)]:
         cx, cy = 2.0**kx, 2.0**ky
         got = _regression(cx, cy, loss, alpha=0.0, n=n, fit_intercept=fit_intercept)
         _assert_regression(got, ref, cx, cy, EXACT)
+
+
+def test_intercept_at_alpha_zero_keeps_the_callers_units_regression():
+    """At alpha = 0 below the rank, SGD's limit is the interpolator closest to the start in
+    ``||w - w0||^2 + (b - b0)^2``: the intercept's feature is the number 1, which does not scale
+    with x, so the answer is not equivariant. With x large the intercept is the costly
+    coordinate and stays at the start's (the answer without a fitted intercept); with x small
+    it is free and goes to the noise's mean (the answer with the intercept at the truth)."""
+    def call(kx, ky, fit_intercept, offset=0.2):
+        return _regression(2.0**kx, 2.0**ky, "huber", alpha=0.0, n=(20.0,),
+                           fit_intercept=fit_intercept, offset=offset)
+
+    # the limits are approached like (feature scale)^-3: measured 1.8e-10 at x = 2^-6 and
+    # 2^6, within the fixed point's accuracy at 2^-10 and beyond 2^40: rtol 1e-8
+    for kx, ky in [(40, 0), (300, 0), (400, -200), (200, 300)]:
+        free, fixed = call(kx, ky, True), call(kx, ky, False)
+        assert free.regime == fixed.regime == "closest-interpolator"
+        np.testing.assert_allclose(free.finetuned, fixed.finetuned, rtol=1e-8)
+        np.testing.assert_allclose(free.intercept, 0.2 * 2.0**ky, rtol=1e-8)
+    for ky in (0, 300, -300):
+        free, truth = call(-10, ky, True), call(-10, ky, False, offset=0.0)
+        np.testing.assert_allclose(free.finetuned, truth.finetuned, rtol=1e-8)
+        assert abs(free.intercept) < 1e-6 * 2.0**ky
+    # in between the intercept moves part of the way, and the answer depends on the scale
+    mid = [call(kx, 0, True) for kx in (-2, 0, 2)]
+    assert 0 < mid[0].intercept < mid[1].intercept < mid[2].intercept < 0.2
+    assert mid[0].finetuned < mid[1].finetuned < mid[2].finetuned
+    # beyond 2^8 the equations are not solved: a clear error, not "please report"
+    with pytest.raises(ValueError, match="intercept as one more coordinate of feature 1"):
+        call(-20, 0, True)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "log_loss"])
+@pytest.mark.parametrize("k", [-10, -2, 0, 5, 37, 300])
+def test_intercept_at_alpha_zero_keeps_the_callers_units_classification(loss, k):
+    """The closest interpolator (squared) and the max-margin direction (logistic) at
+    alpha = 0 count the intercept in the norm as one more coordinate of feature 1: the same
+    as no intercept with an explicit feature 1 (a coordinate of variance 0 and mean 1 in both
+    classes), an independent route through the public API, at every scale (another system
+    of equations, solved afresh: measured agreement <= 4e-10, rtol 1e-8)."""
+    c, b0 = 2.0**k, 0.3
+    fitted = convex_classification_error(c * c * P["diag"], c * P["mu"], P["w0"] / c, 20.0, 0.0,
+                                         loss=loss, fit_intercept=True, intercept_init=b0)
+    means = np.array([np.r_[-c * P["mu"], 1.0], np.r_[c * P["mu"], 1.0]])
+    explicit = convex_classification_error(np.r_[c * c * P["diag"], 0.0], means,
+                                           np.r_[P["w0"] / c, b0], 20.0, 0.0, loss=loss)
+    assert fitted.regime == explicit.regime != "unique"
+    for name in ("finetuned", "mean_score", "score_var"):
+        np.testing.assert_allclose(getattr(fitted, name), getattr(explicit, name), rtol=1e-8,
+                                   atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "log_loss"])
+def test_intercept_feature_far_beyond_the_features_is_a_clear_error(loss):
+    # the feature 1 is 2^20 times the features: the equations are not solved there
+    with pytest.raises(ValueError, match="intercept as one more coordinate of feature 1"):
+        convex_classification_error(2.0**-40 * P["diag"], 2.0**-20 * P["mu"], P["w0"] * 2.0**20,
+                                    20.0, 0.0, loss=loss, fit_intercept=True, intercept_init=0.3)
 
 
 @pytest.mark.parametrize("cx, cy", [(1e-150, 1.0), (1.0, 1e-150), (3.7e61, 1e-100),

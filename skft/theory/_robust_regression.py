@@ -116,7 +116,8 @@ def _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, *, loss, epsilon, fi
     # square, epsilon and the intercept's offset
     root_w = np.sqrt(law.weights)
     rms = _norm(np.r_[root_w * np.sqrt(law.variances), root_w * np.abs(law.means)])
-    sizes = {"delta": _norm(delta_y), "noise_var (or noise)": rms, "epsilon": abs(epsilon),
+    sizes = {"delta": _norm(delta_y), "noise_var (or noise)": rms,
+             "epsilon": abs(epsilon) if loss != "squared_error" else 0.0,  # unused there
              "intercept_offset": abs(intercept_offset)}
     ey = _power_of_two(*sizes.values())
     culprit = f"y ({max(sizes, key=sizes.get)} sets its scale here)"

@@ -438,3 +438,14 @@ def test_property_classification_powers_of_two(k, loss, top, alpha):
     got = convex_classification_error(c * c * lam, c * mu, w0 / c, 30.0, c * c * alpha, loss=loss)
     np.testing.assert_allclose(got.finetuned, ref.finetuned, **EXACT)
     np.testing.assert_allclose(got.kappa, c * c * ref.kappa, **EXACT)
+
+
+def test_squared_loss_ignores_the_default_epsilon():
+    # epsilon (default 0.1) is not a scale of the squared loss's problem
+    ref = robust_regression_risk(P["diag"], P["delta"], 0.3, 30.0, 0.05, loss="squared_error",
+                                 fit_intercept=True)
+    for ky in (-450, 450):
+        cy = 2.0**ky
+        got = robust_regression_risk(P["diag"], cy * P["delta"], 0.3 * cy * cy, 30.0, 0.05,
+                                     loss="squared_error", fit_intercept=True)
+        np.testing.assert_allclose(got.finetuned, cy * cy * ref.finetuned, **EXACT)

@@ -9,6 +9,13 @@ from ._fixed_point import _Mixture, _solve_hard, _solve_regular
 from ._proximal import get_channel
 from ._separability import _separability_n
 from ._spectrum import Spectrum, _as_float_array, _check_n_alpha, _clip_alpha
+from ._units import (
+    _intercept_feature_error,
+    _rescaled,
+    _unit_alpha,
+    _unit_mixture,
+    _unit_products,
+)
 
 __all__ = ["ConvexClassificationError", "convex_classification_error", "separability_threshold"]
 
@@ -103,9 +110,10 @@ def _check_loss(loss, allowed, name="loss"):
 
 
 def _solve_point(lam, prods, prior, label, start, n, alpha, channel, loss, fit_intercept, b0,
-                 n_sep, inits, mean_index=None):
+                 n_sep, inits, mean_index=None, one=1.0):
     """One point: ``(solution, regime, x, intercept)``; raises where the limit depends on
-    the path of SGD."""
+    the path of SGD. ``one``: the constant feature 1 in the units of the features passed
+    (``2^(-e/2)`` at the unit scale ``Sigma / 2^e``)."""
     C = prior.size
     mean_index = np.arange(C) if mean_index is None else mean_index
     rank = int(np.count_nonzero(lam))
@@ -136,12 +144,29 @@ def _solve_point(lam, prods, prior, label, start, n, alpha, channel, loss, fit_i
                                 b_fixed=b0, init=inits.get("unique"))
         return sol, "unique", x, sol.b
     # at alpha = 0 SGD treats the intercept as one more coordinate (constant feature 1): the
-    # means get a coordinate 1 of eigenvalue 0, the start its intercept there
-    coords = np.ones(prods.shape[1])
+    # means get a coordinate 1 of eigenvalue 0, the start its intercept there. The norm of
+    # (w, b) mixes units (w in 1/x, b in 1): at unit scale the feature 1 is `one` and the
+    # intercept's coordinate b / one, so that the minimiser is that of the caller's units
+    coords = np.full(prods.shape[1], one)
     if start >= 0:
-        coords[start] = b0
+        coords[start] = b0 / one
     if fit_intercept:
         lam, prods = _augment(lam, prods, coords)
+    try:
+        sol, regime, x = _solve_interpolating(lam, prods, mixture, channel, n, loss,
+                                              fit_intercept, b0, inits)
+    except RuntimeError as exc:
+        error = _intercept_feature_error(one) if fit_intercept else None
+        if error is None:
+            raise
+        raise error from exc
+    # the intercept is `one` times the augmented coordinate of w: (sum_a gamma_a coords_a) / k
+    intercept = one * float(sol.gamma @ coords) / sol.k if fit_intercept else sol.b
+    return sol, regime, x, intercept
+
+
+def _solve_interpolating(lam, prods, mixture, channel, n, loss, fit_intercept, b0, inits):
+    """The hard (``alpha -> 0+``) regime of :func:`_solve_point`: ``(solution, regime, x)``."""
     if loss == "squared_error":
         sol, x = _solve_hard(mixture(lam, prods), channel, n, start_coef=1.0,
                              b_fixed=0.0 if fit_intercept else b0,
@@ -153,13 +178,12 @@ def _solve_point(lam, prods, prior, label, start, n, alpha, channel, loss, fit_i
         sol, x = _solve_hard(mixture(lam, prods), get_channel("hinge", "classification"), n,
                              start_coef=0.0, b_fixed=0.0, init=inits.get("max-margin"))
         regime = "max-margin"
-    # the intercept is the augmented coordinate of w: (sum_a gamma_a coords_a) / k
-    intercept = float(sol.gamma @ coords) / sol.k if fit_intercept else sol.b
-    return sol, regime, x, intercept
+    return sol, regime, x
 
 
 def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *,
-                                 loss="log_loss", fit_intercept=False, intercept_init=0.0):
+                                 loss="log_loss", fit_intercept=False, intercept_init=0.0,
+                                 unit_exponent=0):
     """Pure error on eigen-coordinate products (no validation).
 
     Parameters
@@ -172,14 +196,21 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
         Class probabilities of the labels ``-1`` and ``+1``.
     n_samples, alpha : ndarray
         Broadcastable.
+    unit_exponent : int, default=0
+        The inputs are those of the caller's problem at the scale ``Sigma / 2^unit_exponent``
+        (an even number; ``alpha`` divided the same way): the constant feature of the
+        intercept at ``alpha = 0`` and ``kappa`` are then taken back to the caller's units.
 
     Returns
     -------
     ConvexClassificationError
         With array fields.
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    prods = np.asarray(prods, dtype=np.float64)
+    # unit scale (module skft.theory._units): Sigma / t, means / sqrt(t), start * sqrt(t),
+    # alpha / t (t = 2^e) give the same rates, scores and intercept; kappa scales with t
+    lam, prods, alpha, e = _unit_mixture(eigenvalues, prods, 2, alpha)
+    e += unit_exponent
+    one = float(np.ldexp(1.0, -e // 2))
     prior = np.asarray(priors, dtype=np.float64)
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
@@ -200,10 +231,10 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
         args = (lam, prods, prior, _LABELS, 2, n[i], a[i], channel, loss, fit_intercept, b0,
                 n_sep)
         try:
-            sol, regime, x, b = _solve_point(*args, inits=prev)
+            sol, regime, x, b = _solve_point(*args, inits=prev, one=one)
         except RuntimeError:
             try:
-                sol, regime, x, b = _solve_point(*args, inits={})
+                sol, regime, x, b = _solve_point(*args, inits={}, one=one)
             except RuntimeError as exc:
                 if a[i] == 0 and n_sep < n[i] < 1.01 * n_sep:
                     raise ValueError(
@@ -234,7 +265,8 @@ def _convex_classification_error(eigenvalues, prods, priors, n_samples, alpha=0.
         mean_score=out["mean_score"].reshape(shape + (2,)),
         score_var=out["score_var"].reshape(shape),
         intercept=out["intercept"].reshape(shape),
-        kappa=out["kappa"].reshape(shape),
+        kappa=_rescaled(out["kappa"], e, "effective regularisation kappa",
+                        "alpha or covariance").reshape(shape),
         regime=reg.reshape(shape),
         separability=float(n_sep),
         loss=loss,
@@ -293,6 +325,9 @@ def separability_threshold(covariance, mean, *, priors=None, fit_intercept=False
     mean has a component outside the range of ``Sigma`` (always separable). With no signal
     it is ``2 r`` (Cover, 1965).
 
+    The threshold is scale-free (computed at unit scale): any common scaling of the features
+    (``covariance`` by ``c^2``, ``mean`` by ``c``) gives the same ``n*``.
+
     Parameters
     ----------
     covariance : array-like of shape (d, d) or (d,), or Spectrum
@@ -320,8 +355,8 @@ def separability_threshold(covariance, mean, *, priors=None, fit_intercept=False
     spec = Spectrum.from_covariance(covariance)
     means = _class_means(spec, mean)
     prior = _check_priors(priors, 2)
-    prods = means.T[:, :, None] * means.T[:, None, :]
-    mix = _Mixture(spec.eigenvalues, prods, prior, np.arange(2), np.ones(2), _LABELS, -1)
+    lam, prods, _ = _unit_products(spec.eigenvalues, means, 2, "mean")  # n* is scale-free
+    mix = _Mixture(lam, prods, prior, np.arange(2), np.ones(2), _LABELS, -1)
     if mix.means_outside_range():
         return np.inf
     return float(_separability_n(mix._pinv, prior, _LABELS, mix.rank, bool(fit_intercept)))
@@ -367,6 +402,12 @@ def convex_classification_error(covariance, mean, coef_init, n_samples, alpha=0.
     modified huber a unique minimiser above the separability threshold, and below it a
     ``ValueError`` (every separator with margins >= 1 has zero loss: the SGD limit depends
     on its path).
+
+    Units: with features in units ``x``, the covariance is in ``x^2``, the means in ``x``,
+    ``coef_init`` in ``1/x`` and ``alpha`` in ``x^2``; the error rates do not depend on the
+    scale, ``kappa`` is in ``x^2``. The equations are solved at unit scale (divisions by exact
+    powers of two), so the answer is the same at any covariance scale float64 holds; a
+    ``ValueError`` names the argument when an answer (``kappa``) leaves float64.
 
     Parameters
     ----------
@@ -420,10 +461,11 @@ def convex_classification_error(covariance, mean, coef_init, n_samples, alpha=0.
     prior = _check_priors(priors, 2)
     b0 = _check_intercept(intercept_init)
     n, a = _check_n_alpha(n_samples, alpha)
-    vec = np.vstack([means, w0[None, :]]).T  # (d, 3)
-    prods = vec[:, :, None] * vec[:, None, :]
-    res = _convex_classification_error(spec.eigenvalues, prods, prior, n, a, loss=loss,
-                                       fit_intercept=bool(fit_intercept), intercept_init=b0)
+    lam, prods, e = _unit_products(spec.eigenvalues, np.vstack([means, w0[None, :]]), 2,
+                                   "mean and coef_init")
+    res = _convex_classification_error(lam, prods, prior, n, _unit_alpha(a, e), loss=loss,
+                                       fit_intercept=bool(fit_intercept), intercept_init=b0,
+                                       unit_exponent=e)
     return _squeeze_result(res)
 
 

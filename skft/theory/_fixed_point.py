@@ -347,9 +347,25 @@ def _solve_regular(mix, channel, n, alpha, *, free_b, b_fixed=0.0, init=None):
 def _solve_hard(mix, channel, n, *, start_coef=1.0, b_fixed=0.0, init=None):
     """Solve the hard (``alpha -> 0+``) system; ``n < rank`` or separable data required."""
     system = _Hard(mix, channel, n, start_coef, b_fixed)
-    x0 = init if init is not None else _initial_hard(mix, n, start_coef)
-    x, res = _find_root(system, x0)
+    x0 = np.array(init if init is not None else _initial_hard(mix, n, start_coef), dtype=float)
+    try:
+        x, res = _find_root(system, x0)
+    except RuntimeError:
+        # the hard system's Newton iterations depend on their start (measured: an intercept
+        # whose feature 1 is large against the features' scale); restart from other k and q
+        for dk, dq in _HARD_RESTARTS:
+            try:
+                x, res = _find_root(system, x0 + np.r_[dk, dq, np.zeros(x0.size - 2)])
+                break
+            except RuntimeError:
+                continue
+        else:
+            raise
     return system.solution(x, res), x
+
+
+#: shifts of ``(log k, log q)`` tried when the hard system does not converge from its start
+_HARD_RESTARTS = ((3.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 2.0), (-3.0, 0.0))
 
 
 def _start_overlaps(mix):

@@ -44,6 +44,7 @@ from ._fixed_point import _Mixture
 from ._proximal import _normal_nodes, get_channel
 from ._separability import _separability_n
 from ._spectrum import Spectrum, _check_n_alpha
+from ._units import _unit_alpha, _unit_mixture, _unit_products
 
 __all__ = ["MulticlassError", "multiclass_error"]
 
@@ -207,7 +208,7 @@ def _pair_sums(lam, prods, kj, kk, n):
 
 
 def _multiclass_point(lam, prods, prior, K, n, alpha, loss, channel, fit_intercept, b0, n_seps,
-                      inits):
+                      inits, one=1.0):
     """Solve the ``K`` problems and the cross terms at one ``(n, alpha)``."""
     idx_means = np.arange(K)
     sols, b, regimes, labels, gammas = [], [], [], [], []
@@ -217,7 +218,7 @@ def _multiclass_point(lam, prods, prior, K, n, alpha, loss, channel, fit_interce
         p_j = prods[:, sub][:, :, sub]
         sol, regime, x, bj = _solve_point(lam, p_j, prior, label, K, n, alpha, channel, loss,
                                           fit_intercept, b0[j], n_seps[j],
-                                          inits.setdefault(j, {}))
+                                          inits.setdefault(j, {}), one=one)
         if sol is None:
             raise ValueError(
                 f"n_samples={n:g} is the interpolation threshold of least squares (the rank of "
@@ -273,6 +274,11 @@ def multiclass_error(covariance, means, coef_init, n_samples, alpha=0.0, *,
     docstring of ``skft.theory._multiclass``). The per-class one-vs-rest rates are
     reported beside it; they are not the model's error.
 
+    Units: with features in units ``x``, the covariance is in ``x^2``, ``means`` in ``x``,
+    ``coef_init`` in ``1/x`` and ``alpha`` in ``x^2``; the error rates and the scores' law do
+    not depend on the scale. The equations are solved at unit scale (divisions by exact powers
+    of two), so the answer is the same at any covariance scale float64 holds.
+
     Parameters
     ----------
     covariance : array-like of shape (d, d) or (d,), or Spectrum
@@ -321,21 +327,24 @@ def multiclass_error(covariance, means, coef_init, n_samples, alpha=0.0, *,
     for v in b0:
         _check_intercept(v)
     n, a = _check_n_alpha(n_samples, alpha)
-    vec = np.column_stack([spec.coords(row, "means") for row in mu]
-                          + [spec.coords(row, "coef_init") for row in W0])
-    prods = vec[:, :, None] * vec[:, None, :]
-    res = _multiclass_error(spec.eigenvalues, prods, prior, n, a, loss=loss,
+    vec = np.vstack([spec.coords(row, "means") for row in mu]
+                    + [spec.coords(row, "coef_init") for row in W0])
+    lam, prods, e = _unit_products(spec.eigenvalues, vec, K, "means and coef_init")
+    res = _multiclass_error(lam, prods, prior, n, _unit_alpha(a, e), loss=loss, unit_exponent=e,
                             fit_intercept=bool(fit_intercept), intercept_init=b0)
     return _squeeze_multiclass(res)
 
 
 def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss="squared_error",
-                      fit_intercept=False, intercept_init=None):
+                      fit_intercept=False, intercept_init=None, unit_exponent=0):
     """Pure multiclass error on eigen-coordinate products ``(d, 2K, 2K)`` of
-    ``[mu_1..mu_K, w0_1..w0_K]`` (no validation)."""
-    lam = np.asarray(eigenvalues, dtype=np.float64)
+    ``[mu_1..mu_K, w0_1..w0_K]`` (no validation); ``unit_exponent`` as for
+    :func:`skft.theory._convex_classification._convex_classification_error`."""
     prior = np.asarray(priors, dtype=np.float64)
     K = prior.size
+    # unit scale (module skft.theory._units): the scores' law is scale-free
+    lam, prods, alpha, e = _unit_mixture(eigenvalues, prods, K, alpha)
+    one = float(np.ldexp(1.0, -(e + unit_exponent) // 2))  # the intercept's feature 1
     b0 = np.zeros(K) if intercept_init is None else np.asarray(intercept_init, dtype=float)
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "classification")
@@ -360,7 +369,7 @@ def _multiclass_error(eigenvalues, prods, priors, n_samples, alpha=0.0, *, loss=
     inits = {}
     for i in np.lexsort((-n, a)):
         M, Q, regs = _multiclass_point(lam, prods, prior, K, n[i], a[i], loss, channel,
-                                       fit_intercept, b0, n_seps, inits)
+                                       fit_intercept, b0, n_seps, inits, one)
         smean[i], scov[i] = M, Q
         regime[i] = regs
         fine_ovr[i] = [_ovr_rate(prior, j, M[:, j], Q[j, j]) for j in range(K)]

@@ -1,6 +1,6 @@
 """Asymptotic test MSE of a linear regressor fine-tuned with a robust (or the squared) loss."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,10 +12,19 @@ from ._convex_classification import (
     _squeeze_result,
 )
 from ._fixed_point import _Mixture, _solve_hard, _solve_regular
-from ._noise import noise_law
+from ._noise import NoiseLaw, noise_law
 from ._proximal import get_channel
 from ._separability import _zero_loss_n_regression
 from ._spectrum import Spectrum, _as_float_array, _check_n_alpha
+from ._units import (
+    _intercept_feature_error,
+    _norm,
+    _power_of_two,
+    _rescaled,
+    _scaled,
+    _unit_alpha,
+    _unit_covariance,
+)
 
 __all__ = ["RobustRegressionRisk", "robust_regression_risk"]
 
@@ -85,9 +94,59 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
     law : NoiseLaw
     n_samples, alpha : ndarray
         Broadcastable.
+
+    Solved at unit scale (module ``skft.theory._units``), answered in the caller's units.
     """
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    dsq = np.asarray(delta_coords_sq, dtype=np.float64)
+    lam, ex = _unit_covariance(eigenvalues)
+    with np.errstate(over="ignore"):
+        delta_y = _scaled(np.sqrt(np.asarray(delta_coords_sq, dtype=np.float64)), ex // 2)
+    return _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, loss=loss, epsilon=epsilon,
+                          fit_intercept=fit_intercept, intercept_offset=intercept_offset)
+
+
+def _risk_in_units(lam, ex, delta_y, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
+                   intercept_offset):
+    """The risk of ``Sigma = 2^ex diag(lam)`` (``lam`` at unit scale, ``ex`` even) with
+    ``|V' delta| = 2^(-ex/2) delta_y`` (``delta_y`` in the units of ``y``), solved with the
+    ``y``-quantities at unit scale too, and answered in the caller's units."""
+    if not np.all(np.isfinite(delta_y)):
+        raise ValueError("delta is too large for the scale of covariance: delta' Sigma delta "
+                         "overflows float64. Rescale delta (or y).")
+    # y in units of 2^ey: the largest of sqrt(delta' Sigma delta), the noise's root mean
+    # square, epsilon and the intercept's offset
+    root_w = np.sqrt(law.weights)
+    rms = _norm(np.r_[root_w * np.sqrt(law.variances), root_w * np.abs(law.means)])
+    sizes = {"delta": _norm(delta_y), "noise_var (or noise)": rms,
+             "epsilon": abs(epsilon) if loss != "squared_error" else 0.0,  # unused there
+             "intercept_offset": abs(intercept_offset)}
+    ey = _power_of_two(*sizes.values())
+    culprit = f"y ({max(sizes, key=sizes.get)} sets its scale here)"
+    unit_law = NoiseLaw(_scaled(law.means, -ey), law.weights, _scaled(law.variances, -2 * ey),
+                        law.name)
+    # alpha is in x^2 (squared, huber: a loss in y^2) or x^2 / y (epsilon-insensitive)
+    a = _unit_alpha(alpha, ex - ey if loss == "epsilon_insensitive" else ex)
+    res = _unit_risk(lam, _scaled(delta_y, -ey) ** 2, unit_law, n_samples, a, loss=loss,
+                     epsilon=float(_scaled(epsilon, -ey)), fit_intercept=fit_intercept,
+                     intercept_offset=float(_scaled(intercept_offset, -ey)),
+                     feature_one=float(np.ldexp(1.0, -ex // 2)))
+    mse = "test MSE (in the units of y^2)"
+    return replace(
+        res,
+        pretrained=_rescaled(res.pretrained, 2 * ey, "pretrained " + mse, culprit),
+        finetuned=_rescaled(res.finetuned, 2 * ey, "fine-tuned " + mse, culprit),
+        excess=_rescaled(res.excess, 2 * ey, "excess " + mse, culprit),
+        intercept=_rescaled(res.intercept, ey, "intercept", culprit),
+        kappa=_rescaled(res.kappa, ex, "effective regularisation kappa", "alpha or covariance"),
+        noise=law,
+    )
+
+
+def _unit_risk(lam, dsq, law, n_samples, alpha, *, loss, epsilon, fit_intercept,
+               intercept_offset, feature_one=1.0):
+    """The risk from the fixed points, in the units of its inputs (the constant feature of
+    the intercept is ``feature_one`` in the units of the features: ``2^(-ex/2)`` at
+    ``Sigma / 2^ex``).
+    """
     n, a, shape = _points(lam, n_samples, alpha)
     channel = get_channel(loss, "regression", epsilon)
     b0 = float(intercept_offset)
@@ -137,12 +196,20 @@ def _robust_regression_risk(eigenvalues, delta_coords_sq, law, n_samples, alpha=
             # squared / huber below the rank: the interpolator closest to the start (the loss
             # is zero only at zero residual, where both are quadratic)
             name = "closest-interpolator"
-            if fit_intercept:  # the intercept is one more coordinate (feature 1) for SGD
+            if fit_intercept:  # the intercept is one more coordinate (feature 1) for SGD;
+                # its norm mixes units: at unit scale the feature is `feature_one`, the coordinate
+                # b / feature_one
                 lam_a, prods_a = _augment(lam, np.pad(prods, ((0, 0), (0, 1), (0, 1))),
-                                          np.array([b0, 1.0]))
+                                          np.array([b0 / feature_one, feature_one]))
                 system = mixture(lam_a, prods_a, True)
-                sol, x = _solve_hard(system, channel, ni, start_coef=1.0, b_fixed=0.0,
-                                     init=prev.get(name))
+                try:
+                    sol, x = _solve_hard(system, channel, ni, start_coef=1.0, b_fixed=0.0,
+                                         init=prev.get(name))
+                except RuntimeError as exc:
+                    error = _intercept_feature_error(feature_one)
+                    if error is None:
+                        raise
+                    raise error from exc
                 b = float(sol.m[0])  # the mean's overlap is the intercept coordinate
             else:
                 sol, x = _solve_hard(mixture(lam, prods, False), channel, ni, start_coef=1.0,
@@ -209,6 +276,15 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     epsilon-insensitive loss raises a ``ValueError`` below its zero-loss threshold (where SGD
     stops among the zero-loss fits depends on its path).
 
+    Units: with features in ``x`` and labels in ``y``, ``covariance`` is in ``x^2``, ``delta`` in
+    ``y/x``, the noise, ``epsilon`` and ``intercept_offset`` in ``y`` (``noise_var`` in ``y^2``),
+    ``alpha`` in ``x^2`` for the squared and huber losses (a loss in ``y^2``) and in ``x^2 / y``
+    for epsilon-insensitive (a loss in ``y``); the MSEs are in ``y^2``, the intercept in ``y``,
+    ``kappa`` in ``x^2``. The equations are solved at unit scale (divisions by exact powers of
+    two), so any scaling float64 holds gives the rescaled answer; a ``ValueError`` names the
+    argument setting the scale when an answer (an MSE, the intercept, ``kappa``) leaves
+    float64's normal range.
+
     Parameters
     ----------
     covariance : array-like of shape (d, d) or (d,), or Spectrum
@@ -260,7 +336,7 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     """
     _check_loss(loss, REGRESSION_LOSSES)
     spec = Spectrum.from_covariance(covariance)
-    dsq = spec.coords(delta, "delta") ** 2
+    coords = spec.coords(delta, "delta")
     eps = _as_float_array(epsilon, "epsilon")
     if eps.ndim != 0 or eps < 0:
         raise ValueError(f"epsilon must be a scalar >= 0, got {epsilon!r}.")
@@ -269,7 +345,8 @@ def robust_regression_risk(covariance, delta, noise_var, n_samples, alpha=0.0, *
     law = noise_law(noise, noise_var)
     offset = _check_intercept(intercept_offset, "intercept_offset")
     n, a = _check_n_alpha(n_samples, alpha)
-    res = _robust_regression_risk(spec.eigenvalues, dsq, law, n, a, loss=loss,
-                                  epsilon=float(eps), fit_intercept=bool(fit_intercept),
-                                  intercept_offset=offset)
+    lam, ex = _unit_covariance(spec.eigenvalues)
+    res = _risk_in_units(lam, ex, _scaled(np.abs(coords), ex // 2), law, n, a, loss=loss,
+                         epsilon=float(eps), fit_intercept=bool(fit_intercept),
+                         intercept_offset=offset)
     return _squeeze_result(res)

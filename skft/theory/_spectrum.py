@@ -360,20 +360,23 @@ ALPHA_CLIP = 1e12
 
 
 def _normalise(eigenvalues):
-    """``(eigenvalues / t, t)`` with ``t`` the power of four nearest the largest eigenvalue.
+    """``(eigenvalues / t, t)`` with ``t`` a power of four near the largest eigenvalue.
 
     Every formula of the theory is scale-equivariant: with ``Sigma -> Sigma / t`` and
     ``alpha -> alpha / t``, ``kappa`` scales by ``1 / t``, a bias ``k^2 d' Sigma (Sigma + k)^-2 d``
     by ``1 / t`` and the ratios (``df1``, ``df2``, error rates) not at all. Working at unit scale
     keeps squares such as ``kappa^2`` and ``l^2`` far from overflow and underflow for covariance
     scales anywhere in float64; ``t`` is a power of four so that ``t`` and ``sqrt(t)`` rescale
-    exactly.
+    exactly. It is read off the exponent of the largest eigenvalue (``top = m 2^e``, ``m`` in
+    ``[1/2, 1)``; ``t = 4^floor((e - 1)/2)``, so ``top / t`` is in ``[1, 4)`` and ``t`` is finite
+    for every finite ``top``): eigenvalues scaled by
+    a power of four give ``t`` scaled by it, exactly, and unit eigenvalues give ``t = 1``.
     """
     lam = np.asarray(eigenvalues, dtype=np.float64)
     top = float(np.max(lam, initial=0.0))
     if not top > 0:
         return lam, 1.0
-    t = float(4.0 ** np.round(np.log2(top) / 2.0))
+    t = float(np.ldexp(1.0, 2 * ((int(np.frexp(top)[1]) - 1) // 2)))
     return lam / t, t
 
 

@@ -15,6 +15,7 @@ names one, ``noise=``, with a warning when the start's residuals are clearly not
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..advice._loss_inputs import (
     residual_normality,
     robust_risk,
 )
+from ..advice._scaling import pow2_exponent
 from ..theory import convex_classification_error, multiclass_error, robust_regression_risk
 from ..theory._convex_classification import _convex_classification_error
 from ..theory._multiclass import _multiclass_error
@@ -92,18 +94,29 @@ def data_route(est, X, y, n, alpha, *, X_unlabeled, noise):
     classes = est.classes_
     K = len(classes)
     codes = np.searchsorted(classes, np.asarray(y))
+    # estimated on X / 2^k (entries of order 1: Gram matrices of any X stay in float64),
+    # coefficients * 2^k, pulls / 4^k: the same margins and error rates; the theory keeps
+    # the caller's setting (the intercept's feature 1 does not scale) through unit_exponent
+    k = pow2_exponent(X)
+    if k:
+        X, coef0, aa = np.ldexp(X, -k), np.ldexp(coef0, k), np.ldexp(aa, -2 * k)
+        if X_unlabeled is not None:
+            X_unlabeled = X_unlabeled * float(np.ldexp(1.0, -k))
     if K == 2:
         priors, spectrum, prods, clipped = class_moments(X, codes, 2, coef0, X_unlabeled)
         res = _convex_classification_error(spectrum.eigenvalues, prods, priors, nn, aa,
                                            loss=est.loss, fit_intercept=est.fit_intercept,
-                                           intercept_init=float(b0[0]))
+                                           intercept_init=float(b0[0]), unit_exponent=2 * k)
         margin = X @ coef0[0] + b0[0]
         pretrained = float(np.mean(np.where(margin > 0, 1, 0) != codes))
-        res = _squeeze(res)
+        # (the theory answers in the caller's units: kappa, the intercept at alpha = 0)
+        res, spectrum = _squeeze(res), _spectrum_back(spectrum, 2 * k)
         return pretrained, res.finetuned, EstimatedTheory(res, priors, spectrum, clipped), None
     priors, spectrum, prods, clipped = class_moments(X, codes, K, coef0, X_unlabeled)
     res = _multiclass_error(spectrum.eigenvalues, prods, priors, nn, aa, loss=est.loss,
-                            fit_intercept=est.fit_intercept, intercept_init=b0)
+                            fit_intercept=est.fit_intercept, intercept_init=b0,
+                            unit_exponent=2 * k)
+    spectrum = _spectrum_back(spectrum, 2 * k)
     scores = X @ coef0.T + b0
     pretrained = float(np.mean(np.argmax(scores, axis=1) != codes))
     T = np.where(codes[:, None] == np.arange(K)[None, :], 1, 0)
@@ -145,6 +158,17 @@ def _squeeze(res):
         if name in fields and np.ndim(fields[name]) == 0:
             fields[name] = float(fields[name])
     return type(res)(**fields)
+
+
+def _spectrum_back(spectrum, e):
+    """The estimated spectrum of ``X / 2^(e/2)`` in the units of ``X`` (x^2; a diagnostic
+    whose units leave float64, ``trace_sq`` in x^4 at features ~1e80, is inf)."""
+    if not e:
+        return spectrum
+    with np.errstate(over="ignore", under="ignore"):
+        return replace(spectrum, eigenvalues=np.ldexp(spectrum.eigenvalues, e),
+                       trace=float(np.ldexp(spectrum.trace, e)),
+                       trace_sq=float(np.ldexp(spectrum.trace_sq, 2 * e)))
 
 
 class EstimatedTheory:

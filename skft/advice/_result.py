@@ -431,7 +431,7 @@ class CandidateAdvice:
 
     def to_dict(self):
         """JSON-serialisable dictionary without the full ``advice`` (infinities written as
-        the string ``"inf"``, as :meth:`FinetuneAdvice.to_dict` does)."""
+        the string ``"inf"``, as :meth:`skft.FinetuneAdvice.to_dict` does)."""
         ft = self.finetuned_error
         return candidate_dict(dict(
             name=self.name, loss=self.loss, alpha=self.alpha, fit_intercept=self.fit_intercept,

@@ -132,12 +132,12 @@ def class_moments(X, codes, K, W0, X_unlabeled):
     r = max(int(np.count_nonzero(pos)), 1)
     G_ww = r * wsw / max(spectrum.trace, np.finfo(float).tiny)
     G = np.block([[G_mm, G_mw], [G_mw.T, G_ww]])
-    # nearest PSD Gram (a debiased Gram may not be), taken with the means and the starts each
-    # brought to order 1 first: they carry the units of x and of 1/x, and the projection of
-    # a matrix of mixed units would depend on the units of X
-    tiny = np.finfo(float).tiny
-    scale = np.r_[np.full(K, np.sqrt(max(abs(np.trace(G_mm)) / K, tiny))),
-                  np.full(W0.shape[0], np.sqrt(max(abs(np.trace(G_ww)) / W0.shape[0], tiny)))]
+    # nearest PSD Gram (a debiased Gram may not be), taken in the features' own unit
+    # sqrt(tau), tau = tr(Sigma) / d: the means (units of x) divided by it, the starts (1/x)
+    # multiplied, so that the projection does not depend on the units of X (a matrix of mixed
+    # units would); for features of order 1 (as the advice scales them) tau ~ 1
+    tau = max(spectrum.trace / d, np.finfo(float).tiny)
+    scale = np.r_[np.full(K, np.sqrt(tau)), np.full(W0.shape[0], 1.0 / np.sqrt(tau))]
     Gs = G / np.outer(scale, scale)
     ev, U = np.linalg.eigh((Gs + Gs.T) / 2)
     clipped = bool(ev.min() < 0)

@@ -27,6 +27,7 @@ from ..advice._loss_inputs import (
     residual_normality,
     robust_risk,
 )
+from ..advice._loss_problem import pull_unit
 from ..advice._scaling import pow2_exponent
 from ..theory import convex_classification_error, multiclass_error, robust_regression_risk
 from ..theory._convex_classification import _convex_classification_error
@@ -132,7 +133,9 @@ def _regression_data(est, X, y, nn, aa, w0, b0, X_unlabeled, noise):
     # the unknowns of the design without an intercept coordinate (centred features when the
     # intercept is fitted): this theory models the intercept itself, so the advice's design
     # for alpha > 0 is asked for whatever alpha was fitted (it only selects the design)
-    unk = estimate_asymptotic_error(w0, b0, X, y, alpha=a_fit if 0 < a_fit < np.inf else 1.0,
+    # (the pull in the squared loss's units: epsilon_insensitive's alpha is in x^2 / y)
+    a_sq = a_fit * pull_unit(est.loss, r)
+    unk = estimate_asymptotic_error(w0, b0, X, y, alpha=a_sq if 0 < a_sq < np.inf else 1.0,
                                     task="regression", X_unlabeled=X_unlabeled,
                                     fit_intercept=est.fit_intercept).unknowns
     lam, dsq, law, offset = regression_loss_inputs(unk, r, noise, est.fit_intercept)

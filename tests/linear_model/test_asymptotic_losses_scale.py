@@ -45,3 +45,28 @@ def test_multiclass_data_route_at_1e120():
     want = _errors(X, y, W, "log_loss", 0.5, False)
     got = _errors(X * 2.0**400, y, W * 2.0**-400, "log_loss", 0.5 * 2.0**800, False)
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("loss", ["huber", "epsilon_insensitive"])
+@pytest.mark.parametrize(("c", "cy"), [(1e100, 1.0), (1e-100, 1e50), (3.7, 1e-30)])
+def test_robust_regressor_data_route_is_scale_equivariant(loss, c, cy):
+    """X * c, y * cy (coefficients * cy / c, epsilon * cy; the pull * c^2, and / cy for
+    epsilon_insensitive, whose loss is linear in the residual): MSEs * cy^2. Was: the
+    epsilon_insensitive unknowns estimated at its pull taken in the squared loss's units, 2 %
+    off at cy = 1e50."""
+    from skft import WarmStartSGDRegressor
+    from skft.datasets import make_transfer_regression
+
+    X, y, truth = make_transfer_regression(120, 80, random_state=0)
+
+    def mse(c, cy):
+        alpha = 0.1 * c * c / (cy if loss == "epsilon_insensitive" else 1.0)
+        est = WarmStartSGDRegressor(truth.coef_init * cy / c, alpha=alpha, loss=loss,
+                                    epsilon=0.3 * cy, solver="exact")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            est.fit(X * c, y * cy)
+            res = est.predict_asymptotic_error(X * c, y * cy, n_samples=[120, 360])
+        return np.r_[res.pretrained, np.ravel(res.finetuned)] / cy**2
+
+    np.testing.assert_allclose(mse(c, cy), mse(1.0, 1.0), rtol=1e-9)

@@ -399,6 +399,14 @@ class _BaseWarmStartSGD(DocLinkMixin, _AsymptoticErrorMixin, BaseEstimator):
             g = sgd_scale(Xf, loss=self.loss, alpha=alpha, fit_intercept=self.fit_intercept,
                           partial=partial, auto_step=self.eta0 == "auto", centred=centre)
         if g != 1.0:
+            with np.errstate(over="ignore"):
+                y_top = float(np.max(np.abs(Y), initial=0.0))
+                scaled = np.float64(y_top) / np.float64(g)
+            if not np.isfinite(scaled):
+                raise ValueError(
+                    f"X has entries of size {g:.1e} against targets y up to {y_top:.1e}: "
+                    f"SGD on X / {g:.1e} would need y / {g:.1e}, beyond float64's range (and "
+                    "coefficients of that size). Rescale X (e.g. StandardScaler) or y.")
             state.intercept = state.intercept / g
             # (a pull beyond 1e250 times the data's curvature is infinite: w = w0)
             state, n_iter = self._run_sgd_scaled(Xf / g, Y / g, y, sw, W0, state, partial,

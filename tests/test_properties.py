@@ -372,6 +372,10 @@ def _assert_same_advice(got, want, e, a, rtol, *, recommended=True, sentences=Tr
 
 def _decisions_agree(got, want, rtol):
     """Decision and confidence equal, unless the reference sits within rounding of a tie."""
+    assert (got.finetuned_error is None) == (want.finetuned_error is None)
+    if want.finetuned_error is None:  # no prediction (and why): keep the start, not confident
+        assert (got.finetune, got.confident) == (want.finetune, want.confident) == (False, False)
+        return
     gap = want.finetuned_error.value - want.decision_pretrained_error.value
     z = want._z
     if abs(gap) > 1e3 * rtol * abs(want.pretrained_error.value):

@@ -29,8 +29,11 @@ N_CURVE_MULTICLASS = 8
 #: Points of the coarse grid in ``alpha`` (binary problems and regression; multiclass).
 N_ALPHA = 9
 N_ALPHA_MULTICLASS = 5
-#: Seconds the multiclass curves and recommended alpha are fitted to (given one point's cost).
-MULTICLASS_BUDGET = 4.0
+#: Points of the multiclass grids in ``n`` and ``alpha`` by number of classes (a point costs
+#: ``K`` problems and a ``(K - 1)``-dimensional Gaussian integral): fixed numbers, never a
+#: measured time, so that the same inputs give the same advice on every machine.
+MULTICLASS_GRIDS = {3: (N_CURVE_MULTICLASS, N_ALPHA_MULTICLASS), 4: (6, 3)}
+MULTICLASS_GRID_LARGE_K = (4, 2)
 
 
 class TheoryCurve:
@@ -154,22 +157,21 @@ def theory_helps_intervals(grid, values, pretrained, curve=None, alpha=None):
 
 
 def curves(curve, alpha, n, d, pretrained, keep, scale, curve_n, *, multiclass=False,
-           point_seconds=None):
+           n_classes=None):
     """The curve fields of the advice (a dict): ``curve``, ``curve_best``,
     ``recommended_alpha``, ``recommended_error`` and ``intervals`` (of ``n`` where
     fine-tuning at ``alpha`` beats ``pretrained``; ``keep`` is what ``alpha = inf`` is
     worth). One coarse grid in ``n`` up to ``20 max(n, d)`` serves the curve and the
     intervals (polished on the theory for two-class problems and regression). Multiclass
     points cost ``K`` problems, their cross terms and a ``(K - 1)``-dimensional Gaussian
-    integral each (seconds for ``K = 5``): the grids are fitted to ``MULTICLASS_BUDGET``
-    seconds given the cost of one point (``point_seconds``), between 4 and
-    ``N_CURVE_MULTICLASS`` values of ``n`` and 2 and ``N_ALPHA_MULTICLASS`` of ``alpha``, and
-    the curve at the recommended alpha is not drawn."""
+    integral each (seconds for ``K = 5``): the grids have :data:`MULTICLASS_GRIDS` points for
+    ``n_classes`` classes (from ``N_CURVE_MULTICLASS`` values of ``n`` and
+    ``N_ALPHA_MULTICLASS`` of ``alpha`` at ``K = 3`` down to 4 and 2), and the curve at the
+    recommended alpha is not drawn."""
     n_points, n_alpha = N_CURVE, N_ALPHA
     if multiclass:
-        total = int(MULTICLASS_BUDGET / max(float(point_seconds or 0.0), 1e-3))
-        n_points = int(np.clip(0.6 * total, 4, N_CURVE_MULTICLASS))
-        n_alpha = int(np.clip(total - n_points - 1, 2, N_ALPHA_MULTICLASS))
+        n_points, n_alpha = MULTICLASS_GRIDS.get(max(int(n_classes or 3), 3),
+                                                 MULTICLASS_GRID_LARGE_K)
     grid, values = coarse_curve(curve, alpha, 20 * max(n, d), n_points)
     best_alpha, best_error = recommended_alpha(curve, n, keep, scale, n_grid=n_alpha,
                                                refine=not multiclass)

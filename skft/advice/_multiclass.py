@@ -18,7 +18,6 @@ one-vs-rest rates of each class (pretrained: counted; fine-tuned: the theory) ar
 beside it. Standard error of the prediction: that of an error rate counted on ``n`` samples.
 """
 
-import time
 
 import numpy as np
 
@@ -105,7 +104,6 @@ def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon,
                                  fit_intercept=fit_intercept, intercept_init=b)
 
     curve = TheoryCurve(lambda nn, aa: theory_full(nn, aa).finetuned)
-    started = time.perf_counter()
     try:
         res = theory_full(np.array([float(n_u)]), np.array([float(alpha)]))
     except ValueError as exc:
@@ -113,7 +111,6 @@ def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon,
     except RuntimeError as exc:  # the solver of the theory's equations failed here
         raise NoPrediction(f"the theory's equations could not be solved at n_samples={n_u}, "
                            f"alpha={alpha:g}: {str(exc).splitlines()[0]}") from None
-    point_seconds = time.perf_counter() - started
     ft = float(res.finetuned[0])
     ft_ovr = np.asarray(res.finetuned_per_class[0], dtype=float)
     se_ft = float(np.sqrt(ft * (1.0 - ft) / n_u))
@@ -144,7 +141,7 @@ def multiclass_problem(X, y, classes, coef, intercept, *, anchor, loss, epsilon,
                          "positive semi-definite: its negative eigenvalues were set to 0")
     tau = float(spectrum.trace / d) if spectrum.trace > 0 else 1.0
     shapes = curves(curve, alpha, n_u, d, pre, pre, tau, curve_n, multiclass=True,
-                    point_seconds=point_seconds)
+                    n_classes=K)
     unknowns = LossUnknowns(
         loss=loss, spectrum=spectrum, n_samples=n_u, priors=priors, gram=prods[0] * d,
         assumptions=ASSUMPTIONS, fallbacks=tuple(fallbacks))

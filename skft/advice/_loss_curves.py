@@ -14,6 +14,8 @@ separability threshold of hinge-type losses, or too close to it), the point is `
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
+from ..theory._derived import _sign_change_intervals
+
 __all__ = [
     "TheoryCurve",
     "coarse_curve",
@@ -133,8 +135,7 @@ def theory_helps_intervals(grid, values, pretrained, curve=None, alpha=None):
         v = float(curve(np.array([m]), np.array([alpha]))[0]) - pretrained
         return v if np.isfinite(v) else np.inf
 
-    edges, start = [], (0.0 if helps[0] else None)
-    for i in np.flatnonzero(helps[1:] != helps[:-1]):
+    def boundary(i):
         a, b = grid[i], grid[i + 1]
         ga, gb = gain_grid[i], gain_grid[i + 1]
         root = float(np.sqrt(a * b))
@@ -146,14 +147,9 @@ def theory_helps_intervals(grid, values, pretrained, curve=None, alpha=None):
                     root = float(brentq(gain, a, b, xtol=1e-2 * a, maxiter=20))
                 except (ValueError, RuntimeError):
                     pass
-        if helps[i]:
-            edges.append((start, root))
-            start = None
-        else:
-            start = root
-    if start is not None:
-        edges.append((start, np.inf))
-    return tuple((float(lo), float(hi)) for lo, hi in edges if hi > lo)
+        return root
+
+    return _sign_change_intervals(helps, boundary)
 
 
 def curves(curve, alpha, n, d, pretrained, keep, scale, curve_n, *, multiclass=False,

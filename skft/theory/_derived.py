@@ -133,10 +133,18 @@ def _helps_intervals(finetuned, pretrained, rank, alpha, n_max, n_grid):
     with np.errstate(all="ignore"):
         values = np.asarray(finetuned(grid), dtype=float) - pretrained
     values = np.where(np.isfinite(values), values, np.inf)
-    helps = values < 0
-    edges, start = [], 0.0 if helps[0] else None
+    edges = _sign_change_intervals(values < 0,
+                                   lambda i: _boundary(gain, grid[i], grid[i + 1], rank))
+    return HelpIntervals(edges, pretrained, n_max)
+
+
+def _sign_change_intervals(helps, boundary):
+    """The intervals where ``helps`` (booleans on an increasing grid) holds, as
+    ``(start, end)`` pairs: from 0 when it holds at the first point, to ``inf`` when at the
+    last; ``boundary(i)`` gives the edge between grid points ``i`` and ``i + 1``."""
+    edges, start = [], (0.0 if helps[0] else None)
     for i in np.flatnonzero(helps[1:] != helps[:-1]):
-        root = _boundary(gain, grid[i], grid[i + 1], rank)
+        root = boundary(i)
         if helps[i]:
             edges.append((start, root))
             start = None
@@ -144,7 +152,7 @@ def _helps_intervals(finetuned, pretrained, rank, alpha, n_max, n_grid):
             start = root
     if start is not None:
         edges.append((start, np.inf))
-    return HelpIntervals(tuple((float(a), float(b)) for a, b in edges if b > a), pretrained, n_max)
+    return tuple((float(lo), float(hi)) for lo, hi in edges if hi > lo)
 
 
 def finetune_helps_intervals(covariance, delta, noise_var, alpha=0.0, *, n_max=None, n_grid=400):

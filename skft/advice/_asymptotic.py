@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._classification import fit_classification_model
-from ._regression import _pretrained, fit_regression_model, regression_unknowns
+from ._regression import _pretrained
+from ._regression_model import fit_regression_model, regression_unknowns
 from ._scaling import ProblemScale
 from ._validation import (
     check_features,

@@ -51,14 +51,8 @@ from ._loss_inputs import (
     robust_risk,
 )
 from ._margins import decision_pretrained_error, wilson_interval
-from ._regression import (
-    _pretrained,
-    _tails,
-    _z,
-    fit_regression_model,
-    lognormal_interval,
-    regression_unknowns,
-)
+from ._regression import _pretrained, _tails, _z, lognormal_interval
+from ._regression_model import fit_regression_model, regression_unknowns
 
 __all__ = ["NoPrediction", "classification_loss_problem", "regression_loss_problem"]
 

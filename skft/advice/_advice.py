@@ -203,11 +203,11 @@ def should_finetune(
     if task == "regression":
         y = scale.targets(y)
     problem = _Problem(X, y, coef, intercept, task, classes, X_unlabeled, confidence,
-                       _curve_n(n, d), log, scale.intercept_scaling())
+                       _curve_n(n, d), scale.intercept_scaling())
     results = []
     for spec in specs:  # a loop, not a comprehension: warnings point at the caller
-        problem.log = log.child(spec.name) if len(specs) > 1 else log
-        cand = _judge(scale.finetuning(spec), problem)
+        cand = _judge(scale.finetuning(spec), problem,
+                      log.child(spec.name) if len(specs) > 1 else log)
         results.append(scale.candidate(cand, spec))
     return _choose(results, problem, scale)
 
@@ -216,11 +216,11 @@ class _Problem:
     """The validated data and start shared by the candidates."""
 
     def __init__(self, X, y, coef, intercept, task, classes, X_unlabeled, confidence, curve_n,
-                 log, intercept_scaling):
+                 intercept_scaling):
         self.X, self.y, self.coef, self.intercept = X, y, coef, intercept
         self.task, self.classes, self.X_unlabeled = task, classes, X_unlabeled
         self.confidence, self.curve_n = confidence, curve_n
-        self.log, self.intercept_scaling = log, intercept_scaling
+        self.intercept_scaling = intercept_scaling
         self.z = _z(confidence)
         if task == "regression":
             self.targets = y[:, None]
@@ -246,7 +246,7 @@ class _Problem:
         return given
 
 
-def _judge(spec, P):
+def _judge(spec, P, log):
     """One fine-tuning against keeping the start: a :class:`CandidateAdvice`."""
     try:
         if spec.reason is not None:
@@ -266,7 +266,7 @@ def _judge(spec, P):
                                confidence_z=P.z, curve_n=P.curve_n, note=note)
             adv = _assemble(res, P.task, P.setting(spec.alpha), P.curve_n, classes=P.classes)
         else:
-            adv = _finetuned(spec, P, W_a, b_a)
+            adv = _finetuned(spec, P, W_a, b_a, log)
     except NoPrediction as exc:
         return CandidateAdvice(
             name=spec.name, loss=spec.loss, alpha=spec.alpha, fit_intercept=spec.fit_intercept,
@@ -287,7 +287,7 @@ def _epsilon(spec):
     return spec.epsilon if spec.loss in ("huber", "epsilon_insensitive") else None
 
 
-def _finetuned(spec, P, W_a, b_a):
+def _finetuned(spec, P, W_a, b_a, log):
     """The advice of one fine-tuning with a finite ``alpha``, by its own theory."""
     X, y = P.X, P.y
     setting = P.setting(spec.alpha)
@@ -296,7 +296,6 @@ def _finetuned(spec, P, W_a, b_a):
                   intercept_scaling=P.intercept_scaling if spec.fit_intercept else 1.0)
     cal = spec.calibrate_start is not None
     squared = spec.loss == "squared_error"
-    log = P.log
     if P.task == "regression":
         if squared:
             res = regression_problem(X, y, W_a[0], b_a[0], **common, log=log,
